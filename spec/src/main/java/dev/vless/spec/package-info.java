@@ -1,0 +1,2 @@
+/** The specification's rule registry, mirrored from {@code spec/VLESS.md}, and its profiles. */
+package dev.vless.spec;
