@@ -1,0 +1,19 @@
+package dev.vless.server;
+
+/** Why the server dropped a datagram; each is counted (DLV-3, DLV-5, UDP-5, UDP-7). */
+public enum DropReason {
+    /** No open connection to the source and no live CRUMFURS (DLV-3). */
+    NO_RECEIVER,
+    /** The client connection or CRUMFURS had more unsent bytes than the limit (DLV-5). */
+    CLIENT_BACKLOG,
+    /** The UDP socket could not take more outbound datagrams. */
+    SOCKET_BACKLOG,
+    /** Larger than the socket can send or the configured maximum (UDP-5). */
+    OVERSIZE,
+    /** A v0 connection's socket received from someone other than its target (UDP-7). */
+    FOREIGN_SOURCE,
+    /** The socket refused the datagram (for example an ICMP error or a closed socket). */
+    SEND_FAILED,
+    /** Received by a released port during its cool-down (LIF-7). */
+    COOL_DOWN
+}

@@ -1,0 +1,72 @@
+package dev.vless.server;
+
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * A snapshot of the counters an operator needs.
+ *
+ * @param connectionsAccepted  client connections accepted since start
+ * @param connectionsOpen      client connections open now
+ * @param connectionsRefused   connections closed at accept because of the connection limit
+ * @param tcpRequests          command-1 requests served
+ * @param udpRequests          command-2 requests served
+ * @param crumfursRequests     CRUMFURS channels established
+ * @param badInput             connections with bad input (ERR-1)
+ * @param handshakeTimeouts    headers not complete by the deadline (ERR-4)
+ * @param fallbacks            connections handed to the fallback (ERR-2)
+ * @param destinationsRefused  requests for refused destinations (DST-1)
+ * @param datagramsIn          datagrams received from remote hosts
+ * @param datagramsOut         datagrams sent to remote hosts
+ * @param umfursSent           datagrams delivered on CRUMFURS
+ * @param drops                dropped datagrams by reason
+ * @param liveContexts         NAT contexts now
+ * @param liveSockets          UDP sockets now (context and v0)
+ * @param liveMappings         dialed plus heard entries now
+ */
+public record ServerStats(
+        long connectionsAccepted,
+        long connectionsOpen,
+        long connectionsRefused,
+        long tcpRequests,
+        long udpRequests,
+        long crumfursRequests,
+        long badInput,
+        long handshakeTimeouts,
+        long fallbacks,
+        long destinationsRefused,
+        long datagramsIn,
+        long datagramsOut,
+        long umfursSent,
+        Map<DropReason, Long> drops,
+        long liveContexts,
+        long liveSockets,
+        long liveMappings) {
+
+    /** Copies the drop counts. */
+    public ServerStats {
+        drops = Map.copyOf(drops.isEmpty() ? new EnumMap<>(DropReason.class) : new EnumMap<>(drops));
+    }
+
+    /** Dropped datagrams of one reason. */
+    public long drops(DropReason reason) {
+        return drops.getOrDefault(reason, 0L);
+    }
+
+    /** One log line with every counter. */
+    public String format() {
+        String dropText = drops.entrySet().stream()
+                .filter(e -> e.getValue() > 0)
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> e.getKey().name().toLowerCase(java.util.Locale.ROOT) + "=" + e.getValue())
+                .collect(Collectors.joining(" "));
+        return "connections accepted=" + connectionsAccepted + " open=" + connectionsOpen + " refused="
+                + connectionsRefused + " | requests tcp=" + tcpRequests + " udp=" + udpRequests + " crumfurs="
+                + crumfursRequests + " | bad-input=" + badInput + " timeouts=" + handshakeTimeouts + " fallbacks="
+                + fallbacks + " refused-destinations=" + destinationsRefused + " | datagrams in=" + datagramsIn
+                + " out=" + datagramsOut + " umfurs=" + umfursSent + " | drops " + (dropText.isEmpty() ? "none"
+                : dropText) + " | live contexts=" + liveContexts + " sockets=" + liveSockets + " mappings="
+                + liveMappings;
+    }
+}

@@ -1,0 +1,213 @@
+package dev.vless.server;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.vless.server.internal.ServerMetrics;
+import dev.vless.server.internal.TlsContexts;
+import dev.vless.server.internal.TlsMaterial;
+import dev.vless.server.internal.Transport;
+import dev.vless.server.relay.ServerRuntime;
+import dev.vless.server.relay.VlessChannelInitializer;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.util.NetUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The VLESS v0 + v1 reference server: one listener for both versions, TCP relay, UDP with the full-cone NAT context,
+ * CRUMFURS. Start it from code with {@code VlessServer.builder()...build().start()}, or from the command line with
+ * {@code dev.vless.server.cli.ServerCommand}.
+ */
+public final class VlessServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(VlessServer.class);
+
+    private final VlessServerConfig config;
+    private final ServerMetrics metrics = new ServerMetrics();
+    private volatile State state = State.NEW;
+    private Transport transport;
+    private EventLoopGroup bossGroup;
+    private EventLoopGroup workerGroup;
+    private ServerRuntime runtime;
+    private Channel serverChannel;
+    private TlsMaterial tls;
+    private ScheduledFuture<?> statsTask;
+
+    private enum State { NEW, STARTING, STARTED, STOPPED }
+
+    VlessServer(VlessServerConfig config) {
+        this.config = requireNonNull(config, "config");
+    }
+
+    /** A builder with the specification's defaults. */
+    public static VlessServerBuilder builder() {
+        return new VlessServerBuilder();
+    }
+
+    /** The configuration the server was built with. */
+    public VlessServerConfig config() {
+        return config;
+    }
+
+    /** Binds the listener; completes with this server once it accepts connections, or exceptionally. */
+    public synchronized CompletableFuture<VlessServer> start() {
+        if (state != State.NEW) {
+            return CompletableFuture.failedFuture(new IllegalStateException("server already " + state));
+        }
+        state = State.STARTING;
+        CompletableFuture<VlessServer> result = new CompletableFuture<>();
+        try {
+            tls = TlsContexts.create(config.tls());
+            transport = Transport.select(config.nativeTransport());
+            bossGroup = transport.newGroup(1, "vless-accept");
+            workerGroup = transport.newGroup(config.ioThreads(), "vless-io");
+            runtime = new ServerRuntime(config, metrics, transport, workerGroup, tls.context());
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(bossGroup, workerGroup)
+                    .channel(transport.serverChannel())
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                            new WriteBufferWaterMark(config.maxUnsentBytes() / 2, config.maxUnsentBytes()))
+                    .childHandler(new VlessChannelInitializer(runtime));
+            b.bind(config.listenAddress()).addListener(f -> {
+                if (f.isSuccess()) {
+                    serverChannel = ((io.netty.channel.ChannelFuture) f).channel();
+                    state = State.STARTED;
+                    startStatsLog();
+                    log.info("VLESS server listening on {} ({}, {}, TLS {})", localAddress(), transport.name(),
+                            config.mappingPolicy(), tls.description());
+                    result.complete(this);
+                } else {
+                    shutdownGroups();
+                    state = State.STOPPED;
+                    result.completeExceptionally(new IllegalStateException(
+                            "cannot listen on " + config.listenAddress() + ": " + f.cause().getMessage()
+                                    + " (is the port in use, or the address not on this host?)", f.cause()));
+                }
+            });
+        } catch (Exception e) {
+            shutdownGroups();
+            state = State.STOPPED;
+            result.completeExceptionally(e);
+        }
+        return result;
+    }
+
+    /** Stops accepting, closes every connection and socket, and releases the threads. */
+    public synchronized CompletableFuture<Void> stop() {
+        if (state == State.STOPPED || state == State.NEW) {
+            state = State.STOPPED;
+            return CompletableFuture.completedFuture(null);
+        }
+        state = State.STOPPED;
+        if (statsTask != null) {
+            statsTask.cancel(false);
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Channel ch = serverChannel;
+        Runnable rest = () -> {
+            runtime.close();
+            io.netty.util.concurrent.Future<?> w = workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+            io.netty.util.concurrent.Future<?> b = bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS);
+            w.addListener(x -> b.addListener(y -> done.complete(null)));
+        };
+        if (ch != null) {
+            ch.close().addListener(f -> rest.run());
+        } else {
+            rest.run();
+        }
+        return done;
+    }
+
+    /** Same as {@code stop().join()}. */
+    @Override
+    public void close() {
+        stop().join();
+    }
+
+    /** The address the listener is bound to, with the actual port; {@code null} before start. */
+    public InetSocketAddress localAddress() {
+        Channel ch = serverChannel;
+        return ch == null ? null : (InetSocketAddress) ch.localAddress();
+    }
+
+    /** The counters now. */
+    public ServerStats stats() {
+        return metrics.snapshot();
+    }
+
+    /** The transport in use, "epoll" or "nio"; {@code null} before start. */
+    public String transportName() {
+        return transport == null ? null : transport.name();
+    }
+
+    /** The SHA-256 fingerprint of the server certificate (colon-separated hex), or {@code null} without TLS. */
+    public String certificateFingerprint() {
+        return tls == null ? null : tls.fingerprintSha256();
+    }
+
+    /**
+     * The share link clients import for {@code user}: {@code vless://UUID@host:port?...#name}, with the listen
+     * address when {@code host} is {@code null}.
+     */
+    public String shareLink(UUID user, String host, String name) {
+        InetSocketAddress local = localAddress();
+        String h = host != null ? host : NetUtil.toAddressString(local.getAddress());
+        if (h.indexOf(':') >= 0 && !h.startsWith("[")) {
+            h = "[" + h + "]";
+        }
+        StringBuilder link = new StringBuilder("vless://").append(user).append('@').append(h).append(':')
+                .append(local.getPort()).append("?encryption=none&type=tcp");
+        if (config.tls().mode() == TlsConfig.Mode.PLAINTEXT) {
+            link.append("&security=none");
+        } else {
+            link.append("&security=tls");
+            String sni = config.tls().mode() == TlsConfig.Mode.SELF_SIGNED ? config.tls().serverName() : host;
+            if (sni != null) {
+                link.append("&sni=").append(URLEncoder.encode(sni, StandardCharsets.UTF_8));
+            }
+            if (tls.fingerprintSha256() != null && config.tls().mode() == TlsConfig.Mode.SELF_SIGNED) {
+                link.append("&pcs=").append(tls.fingerprintSha256().replace(":", ""));
+            }
+        }
+        if (name != null) {
+            link.append('#').append(URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20"));
+        }
+        return link.toString();
+    }
+
+    private void startStatsLog() {
+        long ms = config.statsInterval().toMillis();
+        if (ms > 0) {
+            statsTask = bossGroup.next().scheduleAtFixedRate(() -> log.info("stats: {}", stats().format()), ms, ms,
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void shutdownGroups() {
+        if (runtime != null) {
+            runtime.close();
+        }
+        if (workerGroup != null) {
+            workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        if (bossGroup != null) {
+            bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+}

@@ -1,0 +1,255 @@
+package dev.vless.server;
+
+import static java.util.Objects.requireNonNull;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Builds a {@link VlessServer}. Every setter checks its value at once and says what was expected, so a bad flag fails
+ * where it is given. Defaults follow the specification: endpoint-independent mapping, 300 s lifetime, 4 s handshake
+ * deadline, TLS with a self-signed certificate, destinations in private ranges refused.
+ */
+public final class VlessServerBuilder {
+
+    /** The shortest lifetime the specification allows (LIF-2). */
+    public static final Duration MIN_UDP_LIFETIME = Duration.ofSeconds(120);
+
+    private InetSocketAddress listenAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(), 0);
+    private final Set<UUID> users = new LinkedHashSet<>();
+    private TlsConfig tls = TlsConfig.selfSigned("localhost");
+    private MappingPolicy mappingPolicy = MappingPolicy.ENDPOINT_INDEPENDENT;
+    private Duration udpLifetime = Duration.ofSeconds(300);
+    private boolean allowShortLifetime;
+    private Duration handshakeTimeout = Duration.ofSeconds(4);
+    private Duration coolDown = Duration.ofSeconds(30);
+    private int maxConnections = 65536;
+    private int maxTableEntries = 4096;
+    private int maxSocketsPerContext = 64;
+    private int maxUdpConnectionsPerContext = 256;
+    private int maxUnsentBytes = 1 << 20;
+    private int maxContextsPerUser = 8;
+    private int maxDatagramSize = 65535;
+    private InetSocketAddress fallback;
+    private DestinationFilter destinations;
+    private InetAddress outboundIpv4;
+    private InetAddress outboundIpv6;
+    private Duration statsInterval = Duration.ZERO;
+    private int ioThreads;
+    private boolean nativeTransport = true;
+
+    VlessServerBuilder() {
+    }
+
+    /** Where to listen; port 0 binds an ephemeral port, which {@link VlessServer#localAddress()} reports. */
+    public VlessServerBuilder listen(InetSocketAddress address) {
+        this.listenAddress = requireNonNull(address, "address");
+        return this;
+    }
+
+    /** Where to listen, by host and port. */
+    public VlessServerBuilder listen(String host, int port) {
+        checkPort(port, "listen port");
+        return listen(new InetSocketAddress(requireNonNull(host, "host"), port));
+    }
+
+    /** Adds a user. */
+    public VlessServerBuilder user(UUID user) {
+        users.add(requireNonNull(user, "user"));
+        return this;
+    }
+
+    /** Adds users. */
+    public VlessServerBuilder users(Collection<UUID> users) {
+        requireNonNull(users, "users").forEach(this::user);
+        return this;
+    }
+
+    /** How to do TLS. */
+    public VlessServerBuilder tls(TlsConfig tls) {
+        this.tls = requireNonNull(tls, "tls");
+        return this;
+    }
+
+    /** No TLS: for tests, or behind a TLS terminator. */
+    public VlessServerBuilder plaintext() {
+        return tls(TlsConfig.plaintext());
+    }
+
+    /** Mapping rule 3's policy. */
+    public VlessServerBuilder mappingPolicy(MappingPolicy policy) {
+        this.mappingPolicy = requireNonNull(policy, "policy");
+        return this;
+    }
+
+    /**
+     * The UDP mapping lifetime; at least 120 s (LIF-2) unless {@link #allowShortLifetimeForTesting()} was called.
+     */
+    public VlessServerBuilder udpLifetime(Duration lifetime) {
+        requireNonNull(lifetime, "lifetime");
+        if (lifetime.isNegative() || lifetime.isZero()) {
+            throw new IllegalArgumentException("UDP lifetime: " + lifetime.toSeconds() + " s (expected: positive)");
+        }
+        this.udpLifetime = lifetime;
+        return this;
+    }
+
+    /** Lets {@link #udpLifetime} go below 120 s, so that tests of expiry need not wait minutes. */
+    public VlessServerBuilder allowShortLifetimeForTesting() {
+        this.allowShortLifetime = true;
+        return this;
+    }
+
+    /** The handshake deadline from TCP accept (ERR-4). */
+    public VlessServerBuilder handshakeTimeout(Duration timeout) {
+        this.handshakeTimeout = positive(timeout, "handshake timeout");
+        return this;
+    }
+
+    /** How long a released UDP port stays bound, discarding input (LIF-7); zero closes at once. */
+    public VlessServerBuilder coolDown(Duration coolDown) {
+        requireNonNull(coolDown, "coolDown");
+        if (coolDown.isNegative()) {
+            throw new IllegalArgumentException("cool-down: " + coolDown + " (expected: zero or more)");
+        }
+        this.coolDown = coolDown;
+        return this;
+    }
+
+    /** The most open client connections. */
+    public VlessServerBuilder maxConnections(int n) {
+        this.maxConnections = atLeast(n, 1, "max connections");
+        return this;
+    }
+
+    /** The most dialed and heard entries per context. */
+    public VlessServerBuilder maxTableEntries(int n) {
+        this.maxTableEntries = atLeast(n, 1, "max table entries");
+        return this;
+    }
+
+    /** The most UDP sockets per context. */
+    public VlessServerBuilder maxSocketsPerContext(int n) {
+        this.maxSocketsPerContext = atLeast(n, 1, "max sockets per context");
+        return this;
+    }
+
+    /** The most open command-2 connections per context. */
+    public VlessServerBuilder maxUdpConnectionsPerContext(int n) {
+        this.maxUdpConnectionsPerContext = atLeast(n, 1, "max UDP connections per context");
+        return this;
+    }
+
+    /** Unsent bytes per connection or CRUMFURS before datagrams for it are dropped. */
+    public VlessServerBuilder maxUnsentBytes(int n) {
+        this.maxUnsentBytes = atLeast(n, 65536, "max unsent bytes");
+        return this;
+    }
+
+    /** The most NAT contexts (client IPs) per UUID. */
+    public VlessServerBuilder maxContextsPerUser(int n) {
+        this.maxContextsPerUser = atLeast(n, 1, "max contexts per user");
+        return this;
+    }
+
+    /** The largest UDP payload relayed. */
+    public VlessServerBuilder maxDatagramSize(int n) {
+        if (n < 0 || n > 65535) {
+            throw new IllegalArgumentException("max datagram size: " + n + " (expected: 0-65535)");
+        }
+        this.maxDatagramSize = n;
+        return this;
+    }
+
+    /** Hands connections with bad input, whole, to this address instead of discarding them (ERR-2). */
+    public VlessServerBuilder fallback(InetSocketAddress fallback) {
+        this.fallback = fallback;
+        return this;
+    }
+
+    /** Which destinations are allowed. */
+    public VlessServerBuilder destinations(DestinationFilter filter) {
+        this.destinations = requireNonNull(filter, "filter");
+        return this;
+    }
+
+    /** The local address context sockets bind, per family (NAT-10); {@code null} for the wildcard. */
+    public VlessServerBuilder outboundAddress(InetAddress address) {
+        if (address instanceof Inet4Address) {
+            this.outboundIpv4 = address;
+        } else if (address instanceof Inet6Address) {
+            this.outboundIpv6 = address;
+        } else if (address != null) {
+            throw new IllegalArgumentException("outbound address: " + address + " (expected: IPv4 or IPv6)");
+        }
+        return this;
+    }
+
+    /** How often counters are logged; zero for never. */
+    public VlessServerBuilder statsInterval(Duration interval) {
+        requireNonNull(interval, "interval");
+        if (interval.isNegative()) {
+            throw new IllegalArgumentException("stats interval: " + interval + " (expected: zero or more)");
+        }
+        this.statsInterval = interval;
+        return this;
+    }
+
+    /** Event loop threads; 0 for one per core. */
+    public VlessServerBuilder ioThreads(int n) {
+        this.ioThreads = atLeast(n, 0, "I/O threads");
+        return this;
+    }
+
+    /** Whether to use epoll when available (default true). */
+    public VlessServerBuilder nativeTransport(boolean enabled) {
+        this.nativeTransport = enabled;
+        return this;
+    }
+
+    /** The checked configuration. */
+    public VlessServerConfig buildConfig() {
+        if (!allowShortLifetime && udpLifetime.compareTo(MIN_UDP_LIFETIME) < 0) {
+            throw new IllegalArgumentException("UDP lifetime: " + udpLifetime.toMillis() + " ms (expected: at least "
+                    + MIN_UDP_LIFETIME.toSeconds() + " s, RFC 4787 REQ-5; tests may allow less explicitly)");
+        }
+        return new VlessServerConfig(listenAddress, users, tls, mappingPolicy, udpLifetime, handshakeTimeout, coolDown,
+                maxConnections, maxTableEntries, maxSocketsPerContext, maxUdpConnectionsPerContext, maxUnsentBytes,
+                maxContextsPerUser, maxDatagramSize, fallback,
+                destinations != null ? destinations : DestinationFilter.secureDefault(), outboundIpv4, outboundIpv6,
+                statsInterval, ioThreads, nativeTransport);
+    }
+
+    /** A server with this configuration, not yet started. */
+    public VlessServer build() {
+        return new VlessServer(buildConfig());
+    }
+
+    private static Duration positive(Duration d, String what) {
+        requireNonNull(d, what);
+        if (d.isNegative() || d.isZero()) {
+            throw new IllegalArgumentException(what + ": " + d + " (expected: positive)");
+        }
+        return d;
+    }
+
+    private static int atLeast(int n, int min, String what) {
+        if (n < min) {
+            throw new IllegalArgumentException(what + ": " + n + " (expected: at least " + min + ")");
+        }
+        return n;
+    }
+
+    private static void checkPort(int port, String what) {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException(what + ": " + port + " (expected: 0-65535)");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package dev.vless.server;
+
+import static java.util.Objects.requireNonNull;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Set;
+import java.util.UUID;
+
+/**
+ * Everything a {@link VlessServer} is configured with; built and checked by {@link VlessServerBuilder}.
+ *
+ * @param listenAddress          where the server accepts connections (port 0: an ephemeral port)
+ * @param users                  the UUIDs the server serves
+ * @param tls                    TLS mode and material
+ * @param mappingPolicy          mapping rule 3 (NAT-4 / NAT-5)
+ * @param udpLifetime            socket, entry and idle-connection lifetime (LIF-2, LIF-3, LIF-5, LIF-6)
+ * @param handshakeTimeout       deadline from accept for TLS and the request header (ERR-4)
+ * @param coolDown               how long a released UDP port stays bound (LIF-7)
+ * @param maxConnections         open client connections at most; more are closed at accept
+ * @param maxTableEntries        dialed plus heard entries per context (LIM-1)
+ * @param maxSocketsPerContext   UDP sockets per context (LIM-1)
+ * @param maxUdpConnectionsPerContext open command-2 connections per context (LIM-1)
+ * @param maxUnsentBytes         unsent bytes per connection or CRUMFURS before datagrams are dropped (DLV-5)
+ * @param maxContextsPerUser     NAT contexts per UUID (LIM-1)
+ * @param maxDatagramSize        largest UDP payload relayed; larger ones are dropped and counted (UDP-5)
+ * @param fallback               where bad input is handed, or {@code null} to discard until the deadline (ERR-2)
+ * @param destinations           which destinations are allowed (DST-1)
+ * @param outboundIpv4           the address IPv4 context sockets bind, or {@code null} for the wildcard (NAT-10)
+ * @param outboundIpv6           the address IPv6 context sockets bind, or {@code null} for the wildcard (NAT-10)
+ * @param statsInterval          how often counters are logged, or {@link Duration#ZERO} for never
+ * @param ioThreads              event loop threads, 0 for one per core
+ * @param nativeTransport        whether to use epoll when it is available
+ */
+public record VlessServerConfig(
+        InetSocketAddress listenAddress,
+        Set<UUID> users,
+        TlsConfig tls,
+        MappingPolicy mappingPolicy,
+        Duration udpLifetime,
+        Duration handshakeTimeout,
+        Duration coolDown,
+        int maxConnections,
+        int maxTableEntries,
+        int maxSocketsPerContext,
+        int maxUdpConnectionsPerContext,
+        int maxUnsentBytes,
+        int maxContextsPerUser,
+        int maxDatagramSize,
+        InetSocketAddress fallback,
+        DestinationFilter destinations,
+        InetAddress outboundIpv4,
+        InetAddress outboundIpv6,
+        Duration statsInterval,
+        int ioThreads,
+        boolean nativeTransport) {
+
+    /** Checks that nothing required is missing; the builder checks ranges as each value is set. */
+    public VlessServerConfig {
+        requireNonNull(listenAddress, "listenAddress");
+        users = Set.copyOf(requireNonNull(users, "users"));
+        if (users.isEmpty()) {
+            throw new IllegalArgumentException("users: none (expected: at least one UUID)");
+        }
+        requireNonNull(tls, "tls");
+        requireNonNull(mappingPolicy, "mappingPolicy");
+        requireNonNull(udpLifetime, "udpLifetime");
+        requireNonNull(handshakeTimeout, "handshakeTimeout");
+        requireNonNull(coolDown, "coolDown");
+        requireNonNull(destinations, "destinations");
+        requireNonNull(statsInterval, "statsInterval");
+    }
+}

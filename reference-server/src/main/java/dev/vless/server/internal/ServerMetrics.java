@@ -1,0 +1,52 @@
+package dev.vless.server.internal;
+
+import dev.vless.server.DropReason;
+import dev.vless.server.ServerStats;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
+
+/** The server's counters; every event loop adds to them without locks. */
+public final class ServerMetrics {
+    public final LongAdder connectionsAccepted = new LongAdder();
+    public final LongAdder connectionsOpen = new LongAdder();
+    public final LongAdder connectionsRefused = new LongAdder();
+    public final LongAdder tcpRequests = new LongAdder();
+    public final LongAdder udpRequests = new LongAdder();
+    public final LongAdder crumfursRequests = new LongAdder();
+    public final LongAdder badInput = new LongAdder();
+    public final LongAdder handshakeTimeouts = new LongAdder();
+    public final LongAdder fallbacks = new LongAdder();
+    public final LongAdder destinationsRefused = new LongAdder();
+    public final LongAdder datagramsIn = new LongAdder();
+    public final LongAdder datagramsOut = new LongAdder();
+    public final LongAdder umfursSent = new LongAdder();
+    public final LongAdder liveContexts = new LongAdder();
+    public final LongAdder liveSockets = new LongAdder();
+    public final LongAdder liveMappings = new LongAdder();
+    private final LongAdder[] drops = new LongAdder[DropReason.values().length];
+
+    /** Creates zeroed counters. */
+    public ServerMetrics() {
+        for (int i = 0; i < drops.length; i++) {
+            drops[i] = new LongAdder();
+        }
+    }
+
+    /** Counts one dropped datagram. */
+    public void drop(DropReason reason) {
+        drops[reason.ordinal()].increment();
+    }
+
+    /** A consistent-enough snapshot for logs and tests. */
+    public ServerStats snapshot() {
+        Map<DropReason, Long> d = new EnumMap<>(DropReason.class);
+        for (DropReason r : DropReason.values()) {
+            d.put(r, drops[r.ordinal()].sum());
+        }
+        return new ServerStats(connectionsAccepted.sum(), connectionsOpen.sum(), connectionsRefused.sum(),
+                tcpRequests.sum(), udpRequests.sum(), crumfursRequests.sum(), badInput.sum(), handshakeTimeouts.sum(),
+                fallbacks.sum(), destinationsRefused.sum(), datagramsIn.sum(), datagramsOut.sum(), umfursSent.sum(),
+                d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum());
+    }
+}

@@ -1,0 +1,114 @@
+package dev.vless.server.internal;
+
+import dev.vless.server.TlsConfig;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.io.IOException;
+import java.io.InputStream;
+import java.math.BigInteger;
+import java.nio.file.Files;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.HexFormat;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/**
+ * Builds the server's TLS context: OpenSSL (BoringSSL) when Netty's native library loads, the JDK's otherwise; TLS 1.3
+ * (TLS-2) with 1.2 allowed for older clients.
+ */
+public final class TlsContexts {
+
+    private TlsContexts() {
+    }
+
+    /** The TLS material for {@code config}; plaintext gives a {@code null} context. */
+    public static TlsMaterial create(TlsConfig config) throws GeneralSecurityException, IOException {
+        switch (config.mode()) {
+            case PLAINTEXT:
+                return new TlsMaterial(null, null, "off (plaintext)");
+            case PEM: {
+                X509Certificate cert;
+                try (InputStream in = Files.newInputStream(config.certificate())) {
+                    cert = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+                } catch (CertificateException e) {
+                    throw new IllegalArgumentException(config.certificate()
+                            + ": not a PEM certificate (expected: -----BEGIN CERTIFICATE-----)", e);
+                }
+                SslContext ctx;
+                try {
+                    ctx = builder(SslContextBuilder.forServer(config.certificate().toFile(),
+                            config.privateKey().toFile())).build();
+                } catch (IllegalArgumentException | javax.net.ssl.SSLException e) {
+                    throw new IllegalArgumentException(config.privateKey()
+                            + ": cannot use this key with the certificate (expected: an unencrypted PKCS#8 PEM key"
+                            + " matching " + config.certificate() + "): " + e.getMessage(), e);
+                }
+                return new TlsMaterial(ctx, fingerprint(cert), describe() + ", certificate " + config.certificate());
+            }
+            case SELF_SIGNED: {
+                KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
+                gen.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
+                KeyPair pair = gen.generateKeyPair();
+                X509Certificate cert = selfSign(pair, config.serverName());
+                SslContext ctx = builder(SslContextBuilder.forServer(pair.getPrivate(), cert)).build();
+                return new TlsMaterial(ctx, fingerprint(cert),
+                        describe() + ", self-signed for " + config.serverName());
+            }
+            default:
+                throw new AssertionError(config.mode());
+        }
+    }
+
+    /** The SHA-256 fingerprint of {@code cert} as colon-separated upper-case hex, as browsers show it. */
+    public static String fingerprint(X509Certificate cert) throws GeneralSecurityException {
+        byte[] digest = MessageDigest.getInstance("SHA-256").digest(cert.getEncoded());
+        return HexFormat.ofDelimiter(":").withUpperCase().formatHex(digest);
+    }
+
+    private static SslContextBuilder builder(SslContextBuilder b) {
+        return b.sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
+                .protocols("TLSv1.3", "TLSv1.2");
+    }
+
+    private static String describe() {
+        return "TLS 1.3 (" + (OpenSsl.isAvailable() ? "OpenSSL " + OpenSsl.versionString() : "JDK") + ")";
+    }
+
+    private static X509Certificate selfSign(KeyPair pair, String serverName) throws GeneralSecurityException {
+        Instant now = Instant.now();
+        X500Name subject = new X500Name("CN=" + serverName.replaceAll("[,=+<>#;\"\\\\]", "_"));
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject,
+                new BigInteger(64, new SecureRandom()), Date.from(now.minus(Duration.ofDays(1))),
+                Date.from(now.plus(Duration.ofDays(3650))), subject, pair.getPublic());
+        try {
+            boolean ip = io.netty.util.NetUtil.isValidIpV4Address(serverName)
+                    || io.netty.util.NetUtil.isValidIpV6Address(serverName);
+            b.addExtension(Extension.subjectAlternativeName, false,
+                    new GeneralNames(new GeneralName(ip ? GeneralName.iPAddress : GeneralName.dNSName, serverName)));
+            return new JcaX509CertificateConverter().getCertificate(
+                    b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate())));
+        } catch (OperatorCreationException | IOException e) {
+            throw new GeneralSecurityException("cannot sign the self-signed certificate", e);
+        }
+    }
+}

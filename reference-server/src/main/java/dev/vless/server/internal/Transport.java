@@ -1,0 +1,65 @@
+package dev.vless.server.internal;
+
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.InetAddress;
+import java.net.Inet6Address;
+
+/** Native epoll where it is available, NIO otherwise: the channel types and event loops of one choice. */
+public final class Transport {
+
+    private final boolean epoll;
+
+    private Transport(boolean epoll) {
+        this.epoll = epoll;
+    }
+
+    /** Epoll if asked for and available, else NIO. */
+    public static Transport select(boolean preferNative) {
+        return new Transport(preferNative && Epoll.isAvailable());
+    }
+
+    /** "epoll" or "nio". */
+    public String name() {
+        return epoll ? "epoll" : "nio";
+    }
+
+    /** A new event loop group of {@code threads} threads (0: one per core). */
+    public EventLoopGroup newGroup(int threads, String name) {
+        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
+    }
+
+    /** The listening channel type. */
+    public Class<? extends ServerChannel> serverChannel() {
+        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /** The outbound TCP channel type. */
+    public Class<? extends SocketChannel> socketChannel() {
+        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    /** A factory of UDP channels for the family of {@code address}. */
+    public ChannelFactory<DatagramChannel> datagramChannel(InetAddress address) {
+        SocketProtocolFamily family = address instanceof Inet6Address ? SocketProtocolFamily.INET6
+                : SocketProtocolFamily.INET;
+        return epoll ? () -> new EpollDatagramChannel(family) : () -> new NioDatagramChannel(family);
+    }
+}

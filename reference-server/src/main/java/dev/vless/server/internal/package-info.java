@@ -1,0 +1,2 @@
+/** The server's moving parts that are not API: transport choice, counters, users, TLS material, resolution. */
+package dev.vless.server.internal;

@@ -1,0 +1,36 @@
+package dev.vless.server.nat;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.socket.DatagramChannel;
+import java.net.InetSocketAddress;
+
+/** One UDP socket of a NAT context: the server port its datagrams leave from and arrive at. */
+final class ContextSocket {
+
+    final DatagramChannel channel;
+    /** Completes when the socket is bound; datagrams can be sent from then on. */
+    final ChannelFuture bound;
+    final boolean ipv6;
+    /** Connections mapped to this socket; while above zero it never expires (LIF-1). Context loop only. */
+    int flows;
+    /** Last outbound datagram (LIF-2, LIF-4); written from connection loops, hence volatile. */
+    volatile long lastOutboundNanos;
+    /** Set once the socket left the context and only waits out its cool-down (LIF-7). Context loop only. */
+    boolean released;
+
+    ContextSocket(ChannelFuture bound, boolean ipv6, long now) {
+        this.bound = bound;
+        this.channel = (DatagramChannel) bound.channel();
+        this.ipv6 = ipv6;
+        this.lastOutboundNanos = now;
+    }
+
+    InetSocketAddress localAddress() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    @Override
+    public String toString() {
+        return "socket " + channel.localAddress();
+    }
+}

@@ -1,0 +1,62 @@
+package dev.vless.server.nat;
+
+import dev.vless.server.DropReason;
+import dev.vless.server.internal.ServerMetrics;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+
+/**
+ * The socket a command-2 connection sends from, fixed for the connection's life (LIF-1). Safe to use from the
+ * connection's event loop.
+ */
+public final class Mapping {
+
+    private final ContextSocket socket;
+    private final NatContext.Entry dialed;
+    private final InetSocketAddress target;
+    private final ServerMetrics metrics;
+    private final ChannelFutureListener onSent;
+
+    Mapping(ContextSocket socket, NatContext.Entry dialed, InetSocketAddress target, ServerMetrics metrics) {
+        this.socket = socket;
+        this.dialed = dialed;
+        this.target = target;
+        this.metrics = metrics;
+        this.onSent = f -> {
+            if (!f.isSuccess()) {
+                metrics.drop(DropReason.SEND_FAILED);
+            }
+        };
+    }
+
+    /** The server address the target sees: the mapped address. */
+    public InetSocketAddress localAddress() {
+        return socket.localAddress();
+    }
+
+    /**
+     * Sends {@code payload} to the target, taking it over. Refreshes the socket and the dialed entry (LIF-4). Drops
+     * and counts a datagram the socket cannot take.
+     */
+    public void send(ByteBuf payload) {
+        int max = socket.ipv6 ? dev.vless.codec.udp.UdpFrame.MAX_IPV6_PAYLOAD
+                : dev.vless.codec.udp.UdpFrame.MAX_IPV4_PAYLOAD;
+        if (payload.readableBytes() > max) {
+            payload.release();
+            metrics.drop(DropReason.OVERSIZE);
+            return;
+        }
+        if (!socket.channel.isActive() || !socket.channel.isWritable()) {
+            payload.release();
+            metrics.drop(socket.channel.isActive() ? DropReason.SOCKET_BACKLOG : DropReason.SEND_FAILED);
+            return;
+        }
+        long now = System.nanoTime();
+        socket.lastOutboundNanos = now;
+        dialed.lastSeenNanos = now;
+        metrics.datagramsOut.increment();
+        socket.channel.writeAndFlush(new DatagramPacket(payload, target)).addListener(onSent);
+    }
+}

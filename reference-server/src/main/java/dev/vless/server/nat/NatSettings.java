@@ -1,0 +1,43 @@
+package dev.vless.server.nat;
+
+import dev.vless.server.MappingPolicy;
+import dev.vless.server.VlessServerConfig;
+import java.net.InetAddress;
+
+/**
+ * The parts of the server configuration the NAT table needs, in nanoseconds where they are times.
+ *
+ * @param policy              mapping rule 3
+ * @param lifetimeNanos       socket, entry and idle-connection lifetime
+ * @param coolDownNanos       how long a released port stays bound
+ * @param maxEntries          dialed plus heard entries per context
+ * @param maxSockets          sockets per context
+ * @param maxFlows            open command-2 connections per context
+ * @param maxContextsPerUser  contexts per UUID
+ * @param outboundIpv4        IPv4 bind address or {@code null}
+ * @param outboundIpv6        IPv6 bind address or {@code null}
+ */
+public record NatSettings(
+        MappingPolicy policy,
+        long lifetimeNanos,
+        long coolDownNanos,
+        int maxEntries,
+        int maxSockets,
+        int maxFlows,
+        int maxContextsPerUser,
+        InetAddress outboundIpv4,
+        InetAddress outboundIpv6) {
+
+    /** The settings of a server configuration. */
+    public static NatSettings of(VlessServerConfig c) {
+        return new NatSettings(c.mappingPolicy(), c.udpLifetime().toNanos(), c.coolDown().toNanos(),
+                c.maxTableEntries(), c.maxSocketsPerContext(), c.maxUdpConnectionsPerContext(),
+                c.maxContextsPerUser(), c.outboundIpv4(), c.outboundIpv6());
+    }
+
+    /** How often a context looks for what has expired: often enough to expire within a quarter lifetime. */
+    long sweepIntervalNanos() {
+        long quarter = lifetimeNanos / 4;
+        return Math.max(20_000_000L, Math.min(quarter, 5_000_000_000L));
+    }
+}

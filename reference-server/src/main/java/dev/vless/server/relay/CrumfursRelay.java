@@ -1,0 +1,113 @@
+package dev.vless.server.relay;
+
+import dev.vless.codec.CrumfursAck;
+import dev.vless.codec.udp.UmfursEncoder;
+import dev.vless.server.nat.CrumfursSink;
+import dev.vless.server.nat.NatContext;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A CRUMFURS channel: answers {@code 0x14}, becomes its NAT context's channel for datagrams from unknown sources
+ * (DLV-2), and discards what the client sends on it (CRF-4).
+ *
+ * @see "spec/VLESS.md §9"
+ */
+final class CrumfursRelay extends ChannelInboundHandlerAdapter implements CrumfursSink {
+
+    private static final Logger log = LoggerFactory.getLogger(CrumfursRelay.class);
+
+    private final ServerRuntime runtime;
+    private final UUID user;
+    private Channel channel;
+    private volatile NatContext context;
+
+    CrumfursRelay(ServerRuntime runtime, UUID user) {
+        this.runtime = runtime;
+        this.user = user;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        // The acknowledgement is written here, on the channel's loop, before the context can send any UMFURS (CRF-1).
+        ctx.writeAndFlush(CrumfursAck.INSTANCE);
+        channel.config().setAutoRead(true);
+        InetSocketAddress client = (InetSocketAddress) channel.remoteAddress();
+        runtime.nat.withContext(user, client.getAddress(), c -> {
+            context = c;
+            c.attachCrumfurs(this);
+            if (!channel.isActive()) {
+                c.detachCrumfurs(this);
+            }
+        }, () -> {
+            log.info("{}: user {} has too many NAT contexts; closing CRUMFURS", channel, user);
+            channel.close();
+        });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ReferenceCountUtil.release(msg); // CRF-4: read and discarded
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent) {
+            ctx.close(); // CRF-4: the client's end of stream closes the channel
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        NatContext c = context;
+        if (c != null) {
+            c.executor().execute(() -> c.detachCrumfurs(this));
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("{}: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+
+    @Override
+    public boolean deliver(DatagramPacket packet) {
+        Channel ch = channel;
+        try {
+            if (!ch.isActive() || !ch.isWritable()) {
+                return false; // DLV-5: over the unsent-bytes limit
+            }
+            ByteBuf content = packet.content();
+            InetSocketAddress source = packet.sender();
+            // One right-sized buffer: the 64 KiB receive buffer goes back to the pool at once.
+            ByteBuf out = ch.alloc().ioBuffer(UmfursEncoder.headerLength(source) + content.readableBytes());
+            UmfursEncoder.encodeHeader(source, content.readableBytes(), out);
+            out.writeBytes(content);
+            ch.writeAndFlush(out, ch.voidPromise());
+            return true;
+        } finally {
+            packet.release();
+        }
+    }
+
+    @Override
+    public void replaced() {
+        log.debug("{}: replaced by a newer CRUMFURS", channel);
+        channel.close(); // CRF-3
+    }
+}

@@ -1,0 +1,44 @@
+package dev.vless.server.relay;
+
+import dev.vless.server.VlessServerConfig;
+import dev.vless.server.internal.Resolver;
+import dev.vless.server.internal.ServerMetrics;
+import dev.vless.server.internal.Transport;
+import dev.vless.server.internal.UserRegistry;
+import dev.vless.server.nat.NatSettings;
+import dev.vless.server.nat.NatTable;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** What every connection's handlers share: configuration, counters, users, the NAT table, the resolver. */
+public final class ServerRuntime implements AutoCloseable {
+
+    final VlessServerConfig config;
+    final ServerMetrics metrics;
+    final Transport transport;
+    final SslContext sslContext;
+    final UserRegistry users;
+    final Resolver resolver = new Resolver();
+    final NatTable nat;
+    /** Orders command-2 connections by the moment their header completed (DLV-1). */
+    final AtomicLong udpSequence = new AtomicLong();
+
+    /** Creates the shared state of a server. */
+    public ServerRuntime(VlessServerConfig config, ServerMetrics metrics, Transport transport, EventLoopGroup workers,
+            SslContext sslContext) {
+        this.config = config;
+        this.metrics = metrics;
+        this.transport = transport;
+        this.sslContext = sslContext;
+        this.users = new UserRegistry(config.users());
+        this.nat = new NatTable(NatSettings.of(config), metrics, transport, workers);
+    }
+
+    /** Closes the NAT table and the resolver. */
+    @Override
+    public void close() {
+        nat.close();
+        resolver.close();
+    }
+}

@@ -1,0 +1,102 @@
+package dev.vless.server.relay;
+
+import dev.vless.server.nat.Mapping;
+import dev.vless.server.nat.NatContext;
+import dev.vless.server.nat.UdpFlow;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.DatagramPacket;
+import java.net.InetSocketAddress;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A v1 command-2 connection: a member of its user's NAT context, sending from the socket the mapping rules gave it
+ * and receiving what arrives from its target on any of the context's sockets.
+ *
+ * @see "spec/VLESS.md §11, §12"
+ */
+final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
+
+    private static final Logger log = LoggerFactory.getLogger(UdpRelay.class);
+
+    private final UUID user;
+    private final long sequence;
+    private volatile NatContext context;
+    private Mapping mapping;
+
+    UdpRelay(ServerRuntime runtime, UUID user, InetSocketAddress target, long sequence) {
+        super(runtime, target);
+        this.user = user;
+        this.sequence = sequence;
+    }
+
+    @Override
+    void open(ChannelHandlerContext ctx) {
+        InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+        runtime.nat.withContext(user, client.getAddress(), c -> {
+            context = c;
+            c.attach(this);
+            if (!channel.isActive()) {
+                c.detach(this);
+            }
+        }, () -> {
+            log.info("{}: user {} has too many NAT contexts; closing", channel, user);
+            channel.close();
+        });
+    }
+
+    @Override
+    void send(ByteBuf payload) {
+        mapping.send(payload);
+    }
+
+    @Override
+    void closed() {
+        NatContext c = context;
+        if (c != null) {
+            c.executor().execute(() -> c.detach(this));
+        }
+    }
+
+    @Override
+    public InetSocketAddress target() {
+        return target;
+    }
+
+    @Override
+    public long sequence() {
+        return sequence;
+    }
+
+    @Override
+    public long lastActivityNanos() {
+        return lastActivityNanos;
+    }
+
+    @Override
+    public void mapped(Mapping m) {
+        channel.eventLoop().execute(() -> {
+            mapping = m;
+            ready();
+        });
+    }
+
+    @Override
+    public void mappingFailed(Throwable cause) {
+        log.warn("{}: no UDP socket for {}: {}", channel, target, cause.toString());
+        channel.close();
+    }
+
+    @Override
+    public boolean deliver(DatagramPacket packet) {
+        return writeFrame(packet.content());
+    }
+
+    @Override
+    public void close(String reason) {
+        log.debug("{}: closing: {}", channel, reason);
+        channel.close();
+    }
+}

@@ -1,0 +1,127 @@
+package dev.vless.server.relay;
+
+import dev.vless.codec.VlessAddress;
+import dev.vless.codec.VlessResponseHeader;
+import dev.vless.codec.udp.UdpFrame;
+import dev.vless.server.DropReason;
+import dev.vless.server.internal.UdpSockets;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.net.InetSocketAddress;
+
+/**
+ * A v0 command-2 connection: a socket of its own, datagrams only to and from its target (UDP-7), the v0 response
+ * header before the first frame (RSP-2), closed when idle for the lifetime (LIF-5).
+ */
+final class V0UdpRelay extends AbstractUdpRelay {
+
+    private DatagramChannel socket;
+    private boolean headerSent;
+    private boolean closing;
+    private ScheduledFuture<?> idleCheck;
+
+    V0UdpRelay(ServerRuntime runtime, InetSocketAddress target) {
+        super(runtime, target);
+    }
+
+    @Override
+    void open(ChannelHandlerContext ctx) {
+        ChannelFuture bound = UdpSockets.open(runtime.transport, ctx.channel().eventLoop(), UdpSockets.isIpv6(target),
+                runtime.config.outboundIpv4(), runtime.config.outboundIpv6(),
+                new SimpleChannelInboundHandler<DatagramPacket>(DatagramPacket.class, false) {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext c, DatagramPacket packet) {
+                        received(packet);
+                    }
+
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+                        // ICMP errors must not end the flow (RFC 4787 REQ-12).
+                    }
+                });
+        socket = (DatagramChannel) bound.channel();
+        runtime.metrics.liveSockets.increment();
+        socket.closeFuture().addListener(f -> runtime.metrics.liveSockets.decrement());
+        bound.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                channel.close();
+            } else if (!channel.isActive()) {
+                socket.close();
+            } else {
+                ready();
+            }
+        });
+        long every = Math.max(20_000_000L, runtime.config.udpLifetime().toNanos() / 4);
+        idleCheck = ctx.executor().scheduleWithFixedDelay(() -> {
+            if (System.nanoTime() - lastActivityNanos > runtime.config.udpLifetime().toNanos()) {
+                channel.close(); // LIF-5
+            }
+        }, every, every, TimeUnit.NANOSECONDS);
+    }
+
+    private void received(DatagramPacket packet) {
+        runtime.metrics.datagramsIn.increment();
+        if (closing) {
+            runtime.metrics.drop(DropReason.COOL_DOWN);
+            packet.release();
+        } else if (!VlessAddress.canonical(packet.sender()).equals(target)) {
+            runtime.metrics.drop(DropReason.FOREIGN_SOURCE);
+            packet.release();
+        } else if (!writeFrame(packet.content())) {
+            runtime.metrics.drop(DropReason.CLIENT_BACKLOG);
+        }
+    }
+
+    @Override
+    void beforeFrame(Channel ch) {
+        if (!headerSent) {
+            headerSent = true;
+            ch.write(VlessResponseHeader.DEFAULT, ch.voidPromise());
+        }
+    }
+
+    @Override
+    void send(ByteBuf payload) {
+        int max = UdpSockets.isIpv6(target) ? UdpFrame.MAX_IPV6_PAYLOAD : UdpFrame.MAX_IPV4_PAYLOAD;
+        if (payload.readableBytes() > max) {
+            payload.release();
+            runtime.metrics.drop(DropReason.OVERSIZE);
+            return;
+        }
+        if (!socket.isWritable()) {
+            payload.release();
+            runtime.metrics.drop(DropReason.SOCKET_BACKLOG);
+            return;
+        }
+        runtime.metrics.datagramsOut.increment();
+        socket.writeAndFlush(new DatagramPacket(payload, target)).addListener(f -> {
+            if (!f.isSuccess()) {
+                runtime.metrics.drop(DropReason.SEND_FAILED);
+            }
+        });
+    }
+
+    @Override
+    void closed() {
+        if (idleCheck != null) {
+            idleCheck.cancel(false);
+        }
+        if (socket != null && !closing) {
+            closing = true;
+            long coolDown = runtime.config.coolDown().toNanos();
+            if (coolDown <= 0) {
+                socket.close();
+            } else {
+                socket.eventLoop().schedule(() -> socket.close(), coolDown, TimeUnit.NANOSECONDS); // LIF-7
+            }
+        }
+    }
+}

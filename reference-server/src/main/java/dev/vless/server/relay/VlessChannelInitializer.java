@@ -1,0 +1,43 @@
+package dev.vless.server.relay;
+
+import dev.vless.codec.VlessRequestDecoder;
+import dev.vless.codec.VlessServerEncoder;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+
+/**
+ * Sets up an accepted connection: TLS if configured, a capture of the raw bytes when a fallback may need them, the
+ * request decoder and the handshake handler that acts on the request.
+ */
+public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
+
+    private final ServerRuntime runtime;
+
+    /** An initializer for connections of {@code runtime}'s server. */
+    public VlessChannelInitializer(ServerRuntime runtime) {
+        this.runtime = runtime;
+    }
+
+    @Override
+    protected void initChannel(Channel ch) {
+        runtime.metrics.connectionsAccepted.increment();
+        runtime.metrics.connectionsOpen.increment();
+        ch.closeFuture().addListener(f -> runtime.metrics.connectionsOpen.decrement());
+        if (runtime.metrics.connectionsOpen.sum() > runtime.config.maxConnections()) {
+            runtime.metrics.connectionsRefused.increment();
+            ch.close();
+            return;
+        }
+        ChannelPipeline p = ch.pipeline();
+        if (runtime.sslContext != null) {
+            p.addLast("tls", runtime.sslContext.newHandler(ch.alloc()));
+        }
+        if (runtime.config.fallback() != null) {
+            p.addLast(RawCapture.NAME, new RawCapture());
+        }
+        p.addLast("vless-encoder", VlessServerEncoder.INSTANCE);
+        p.addLast(HandshakeHandler.DECODER_NAME, new VlessRequestDecoder());
+        p.addLast(HandshakeHandler.NAME, new HandshakeHandler(runtime));
+    }
+}
