@@ -1,0 +1,24 @@
+package dev.vless.conformance;
+
+/** What a case may need beyond the target's profile; a target without it gets NOT APPLICABLE, with the reason. */
+public enum Capability {
+    /** A second user's UUID was given ({@code --user2}). */
+    SECOND_USER("no second user's UUID was given (--user2 / -Dvless.user2)"),
+    /** At least three distinct peer addresses the server can reach (address-dependent behaviour, hairpinning). */
+    THREE_PEER_ADDRESSES("fewer than three peer addresses were given (--peers / -Dvless.peers)"),
+    /** The connection to the target is plaintext, so TCP half-close can be observed directly. */
+    PLAINTEXT_HALF_CLOSE("half-close cannot be observed through this harness's TLS client"),
+    /** The target is the embedded reference server, whose settings (handshake deadline) the suite knows. */
+    KNOWN_SETTINGS("the target's settings are not known to the suite");
+
+    private final String missing;
+
+    Capability(String missing) {
+        this.missing = missing;
+    }
+
+    /** Why a case is not applicable when the capability is missing. */
+    public String missingReason() {
+        return missing;
+    }
+}

@@ -1,0 +1,47 @@
+package dev.vless.conformance;
+
+import java.io.IOException;
+import java.time.Duration;
+
+/**
+ * Checks that read an event off a connection and fail with the requirement, the allowed outcomes and what happened —
+ * the shape every conformance failure message has.
+ */
+public final class Expect {
+
+    private Expect() {
+    }
+
+    /**
+     * Bad input: the target must send no byte (ERR-1) and close by the deadline plus a second (ERR-2, ERR-4).
+     *
+     * @return what happened, for cases that check more (such as the time of closing)
+     */
+    public static Outcome noByteThenClose(VlessConnection c, String requirement) throws IOException {
+        VlessTarget t = c.target;
+        Outcome o = c.await(t.closeAllowance());
+        if (o.kind() == Outcome.Kind.DATA) {
+            throw new AssertionError(requirement + "\n  allowed: no byte, then close within "
+                    + t.closeAllowance().toMillis() + " ms\n  actual: " + o);
+        }
+        if (o.kind() == Outcome.Kind.STILL_OPEN) {
+            throw new AssertionError(requirement + "\n  allowed: close within " + t.closeAllowance().toMillis()
+                    + " ms (the handshake deadline plus 1 s)\n  actual: " + o);
+        }
+        return o;
+    }
+
+    /** The target must send nothing and keep the connection open for {@code time}. */
+    public static void silentAndOpen(VlessConnection c, Duration time, String requirement) throws IOException {
+        Outcome o = c.await(time);
+        if (o.kind() != Outcome.Kind.STILL_OPEN) {
+            throw new AssertionError(requirement + "\n  allowed: nothing, connection open for " + time.toMillis()
+                    + " ms\n  actual: " + o);
+        }
+    }
+
+    /** Fails with the standard message shape. */
+    public static AssertionError violation(String requirement, String allowed, String actual) {
+        return new AssertionError(requirement + "\n  allowed: " + allowed + "\n  actual: " + actual);
+    }
+}

@@ -1,0 +1,146 @@
+package dev.vless.conformance;
+
+import dev.vless.codec.VlessAddress;
+import dev.vless.codec.VlessCommand;
+import dev.vless.codec.VlessRequest;
+import dev.vless.spec.Profile;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * What a case works with: the target, the wire log, and factories for connections and peers, all closed when the case
+ * ends. Cases get one as a parameter.
+ */
+public final class Harness implements AutoCloseable {
+
+    private final VlessTarget target;
+    private final WireLog log = new WireLog();
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final java.util.Map<String, String> facts = new java.util.LinkedHashMap<>();
+    private boolean informational;
+    private int connections;
+
+    Harness(VlessTarget target) {
+        this.target = target;
+    }
+
+    /** The server under test. */
+    public VlessTarget target() {
+        return target;
+    }
+
+    /** The evidence of this case. */
+    public WireLog log() {
+        return log;
+    }
+
+    /**
+     * Records a finding for the report, such as {@code nat.mapping = EIM}. Cases that only measure call
+     * {@link #informational()} too.
+     */
+    public void fact(String key, String value) {
+        facts.put(key, value);
+        log.note("fact " + key + " = " + value);
+    }
+
+    /** Marks the case as a classification or measurement: its verdict is INFORMATIONAL, not PASS. */
+    public void informational() {
+        this.informational = true;
+    }
+
+    java.util.Map<String, String> facts() {
+        return facts;
+    }
+
+    boolean isInformational() {
+        return informational;
+    }
+
+    /** A plain connection to the target: nothing sent yet. */
+    public VlessConnection connect() throws IOException {
+        return track(new VlessConnection(target, log, label("conn")));
+    }
+
+    /** A command-1 connection to {@code destination} with {@code payload} in the header's write. */
+    public VlessConnection tcp(InetSocketAddress destination, byte[] payload) throws IOException {
+        VlessConnection c = connect();
+        c.writeRequest(request(target.user(), VlessCommand.TCP, destination), payload);
+        return c;
+    }
+
+    /** A command-2 connection of the main user to {@code remote}, header sent. */
+    public UdpConnection udp(InetSocketAddress remote) throws IOException {
+        return udp(target.user(), remote, new byte[0]);
+    }
+
+    /** A command-2 connection of {@code user} to {@code remote}, header sent together with {@code firstBytes}. */
+    public UdpConnection udp(UUID user, InetSocketAddress remote, byte[] firstBytes) throws IOException {
+        UdpConnection c = track(new UdpConnection(target, log, label("udp"), remote));
+        c.writeRequest(UdpConnection.request(target, user, remote), firstBytes);
+        return c;
+    }
+
+    /**
+     * A CRUMFURS channel of the main user whose acknowledgement has arrived.
+     *
+     * @throws AssertionError naming CRF-1 when the first byte is not 0x14 or does not come
+     */
+    public CrumfursChannel crumfurs() throws IOException {
+        return crumfurs(target.user());
+    }
+
+    /** A CRUMFURS channel of {@code user} whose acknowledgement has arrived. */
+    public CrumfursChannel crumfurs(UUID user) throws IOException {
+        CrumfursChannel c = track(new CrumfursChannel(target, log, label("crumfurs")));
+        c.write(VlessConnection.encode(VlessRequest.crumfurs(user)));
+        Outcome first = c.await(target.ioTimeout());
+        if (first.kind() != Outcome.Kind.DATA || first.bytes()[0] != 0x14) {
+            throw new AssertionError("CRF-1: expected the acknowledgement 0x14 as the only first byte; " + first);
+        }
+        if (first.bytes().length > 1) {
+            throw new AssertionError("CRF-1: bytes after the acknowledgement before any datagram was sent: " + first);
+        }
+        return c;
+    }
+
+    /** A UDP peer on the target's {@code host}-th peer address. */
+    public UdpPeer udpPeer(int host) throws IOException {
+        return track(new UdpPeer(target.peer(host), log, "peer" + (resources.size() + 1)));
+    }
+
+    /** A TCP echo peer on the first peer address. */
+    public TcpPeer tcpEcho() throws IOException {
+        return track(new TcpPeer(target.peer(0), log, true));
+    }
+
+    /** A request of the target's profile for {@code command} to {@code destination}. */
+    public VlessRequest request(UUID user, VlessCommand command, InetSocketAddress destination) {
+        VlessAddress address = VlessAddress.of(destination);
+        return target.profile() == Profile.V0 ? VlessRequest.v0(user, command, address)
+                : VlessRequest.v1(user, command, address);
+    }
+
+    private String label(String kind) {
+        return kind + "#" + (++connections);
+    }
+
+    private <T extends AutoCloseable> T track(T resource) {
+        resources.add(resource);
+        return resource;
+    }
+
+    @Override
+    public void close() {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (Exception e) {
+                // closing is best effort
+            }
+        }
+        resources.clear();
+    }
+}

@@ -1,0 +1,43 @@
+package dev.vless.conformance;
+
+/** The outcome of a case, and of a rule over all its cases. */
+public enum Verdict {
+    /** The target did what the rule requires. */
+    PASS,
+    /** The target broke a MUST (or, under {@link Policy#MUST_AND_SHOULD}, a SHOULD). */
+    FAIL,
+    /** The target did not do what a SHOULD or MAY recommends; not a failure under the default policy. */
+    WARN,
+    /** The case could not reach a verdict (target unreachable, harness problem); reported, never a pass. */
+    ERROR,
+    /** The rule does not apply to the target's profile or the target lacks a capability the case needs. */
+    NOT_APPLICABLE,
+    /** A classification or measurement, not a pass/fail judgement. */
+    INFORMATIONAL,
+    /** No case checks the rule. */
+    UNCOVERED;
+
+    /** Which of two verdicts of one rule's cases stands for the rule: the more severe. */
+    static Verdict worse(Verdict a, Verdict b) {
+        return severity(a) >= severity(b) ? a : b;
+    }
+
+    private static int severity(Verdict v) {
+        switch (v) {
+            case FAIL:
+                return 6;
+            case ERROR:
+                return 5;
+            case WARN:
+                return 4;
+            case PASS:
+                return 3;
+            case INFORMATIONAL:
+                return 2;
+            case NOT_APPLICABLE:
+                return 1;
+            default:
+                return 0;
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package dev.vless.conformance;
+
+import dev.vless.codec.VlessClientEncoder;
+import dev.vless.codec.VlessRequest;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+
+/**
+ * One TCP (or TLS) connection to the target, driven byte by byte with blocking I/O: a conformance harness wants to
+ * see exactly what arrives and when, not to be fast. Everything sent and received goes into the {@link WireLog}.
+ */
+public class VlessConnection implements AutoCloseable {
+
+    final VlessTarget target;
+    final WireLog log;
+    final String label;
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+
+    VlessConnection(VlessTarget target, WireLog log, String label) throws IOException {
+        this.target = target;
+        this.log = log;
+        this.label = label;
+        this.socket = TargetSockets.connect(target);
+        this.in = socket.getInputStream();
+        this.out = socket.getOutputStream();
+        log.note(label + " connected " + socket.getLocalSocketAddress() + " → " + target.address()
+                + (target.tls() ? " (TLS)" : ""));
+    }
+
+    /** The socket, for options a case needs. */
+    public Socket socket() {
+        return socket;
+    }
+
+    /** Sends {@code bytes} in one write. */
+    public void write(byte[] bytes) throws IOException {
+        log.sent(label, bytes, 0, bytes.length);
+        out.write(bytes);
+        out.flush();
+    }
+
+    /** Sends a request header and {@code payload} in one write. */
+    public void writeRequest(VlessRequest request, byte[] payload) throws IOException {
+        write(concat(encode(request), payload));
+    }
+
+    /** The wire form of a request. */
+    public static byte[] encode(VlessRequest request) {
+        ByteBuf buf = Unpooled.buffer(request.encodedLength());
+        try {
+            VlessClientEncoder.encode(request, buf);
+            byte[] b = new byte[buf.readableBytes()];
+            buf.readBytes(b);
+            return b;
+        } finally {
+            buf.release();
+        }
+    }
+
+    /** {@code a} followed by {@code b}. */
+    public static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = new byte[a.length + b.length];
+        System.arraycopy(a, 0, out, 0, a.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    /**
+     * Reads exactly {@code n} bytes, waiting at most {@code timeout} in all.
+     *
+     * @throws SocketTimeoutException when they do not all arrive in time
+     * @throws EOFException when the target closes first
+     */
+    public byte[] readExactly(int n, Duration timeout) throws IOException {
+        byte[] buf = new byte[n];
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int got = 0;
+        while (got < n) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                log.note(label + " timeout: " + got + " of " + n + " B after " + timeout.toMillis() + " ms");
+                throw new SocketTimeoutException(label + ": " + got + " of " + n + " bytes within "
+                        + timeout.toMillis() + " ms");
+            }
+            socket.setSoTimeout((int) Math.max(1, left / 1_000_000));
+            int r;
+            try {
+                r = in.read(buf, got, n - got);
+            } catch (SocketTimeoutException e) {
+                continue;
+            }
+            if (r < 0) {
+                log.note(label + " closed by the target after " + got + " of " + n + " B");
+                throw new EOFException(label + ": closed by the target after " + got + " of " + n + " bytes");
+            }
+            log.received(label, buf, got, r);
+            got += r;
+        }
+        return buf;
+    }
+
+    /** Reads exactly {@code n} bytes within the target's I/O timeout. */
+    public byte[] readExactly(int n) throws IOException {
+        return readExactly(n, target.ioTimeout());
+    }
+
+    /** Reads what arrives until the target closes or {@code timeout} passes. */
+    public byte[] readUntilClose(Duration timeout) throws IOException {
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        byte[] buf = new byte[65536];
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new SocketTimeoutException(label + ": not closed within " + timeout.toMillis() + " ms");
+            }
+            socket.setSoTimeout((int) Math.max(1, left / 1_000_000));
+            int r;
+            try {
+                r = in.read(buf);
+            } catch (SocketTimeoutException e) {
+                continue;
+            }
+            if (r < 0) {
+                log.note(label + " closed by the target");
+                return all.toByteArray();
+            }
+            log.received(label, buf, 0, r);
+            all.write(buf, 0, r);
+        }
+    }
+
+    /**
+     * Waits up to {@code timeout} for the first thing the target does: send bytes, close, or reset. Bytes that
+     * arrive are read (up to what is there) and reported.
+     */
+    public Outcome await(Duration timeout) throws IOException {
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        byte[] buf = new byte[4096];
+        while (true) {
+            long left = deadline - System.nanoTime();
+            long elapsed = (System.nanoTime() - start) / 1_000_000;
+            if (left <= 0) {
+                log.note(label + " still open, no byte, after " + elapsed + " ms");
+                return new Outcome(Outcome.Kind.STILL_OPEN, new byte[0], elapsed);
+            }
+            socket.setSoTimeout((int) Math.max(1, left / 1_000_000));
+            try {
+                int r = in.read(buf);
+                elapsed = (System.nanoTime() - start) / 1_000_000;
+                if (r < 0) {
+                    log.note(label + " closed by the target after " + elapsed + " ms");
+                    return new Outcome(Outcome.Kind.CLOSED, new byte[0], elapsed);
+                }
+                log.received(label, buf, 0, r);
+                return new Outcome(Outcome.Kind.DATA, java.util.Arrays.copyOf(buf, r), elapsed);
+            } catch (SocketTimeoutException e) {
+                // loop until the deadline
+            } catch (SocketException e) {
+                elapsed = (System.nanoTime() - start) / 1_000_000;
+                log.note(label + " reset after " + elapsed + " ms: " + e.getMessage());
+                return new Outcome(Outcome.Kind.RESET, new byte[0], elapsed);
+            } catch (javax.net.ssl.SSLException e) {
+                elapsed = (System.nanoTime() - start) / 1_000_000;
+                log.note(label + " TLS ended after " + elapsed + " ms: " + e.getMessage());
+                return new Outcome(Outcome.Kind.CLOSED, new byte[0], elapsed);
+            }
+        }
+    }
+
+    /** Ends the harness's sending direction (TCP FIN) while still reading; plaintext only. */
+    public void shutdownOutput() throws IOException {
+        log.note(label + " shut down output (FIN)");
+        socket.shutdownOutput();
+    }
+
+    /** Whether the target has not been seen to close. */
+    public boolean isOpen() {
+        return !socket.isClosed();
+    }
+
+    @Override
+    public void close() {
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // nothing to do
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package dev.vless.conformance;
+
+import static java.util.Objects.requireNonNull;
+
+import dev.vless.spec.Profile;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * The server under test, as the cases see it: where it is, how to talk to it, and what the harness knows about it.
+ *
+ * @param address          the server's address
+ * @param user             the UUID the cases use
+ * @param user2            a second UUID, or {@code null}
+ * @param tls              whether to speak TLS
+ * @param serverName       the TLS server name (SNI)
+ * @param insecure         accept any certificate
+ * @param caFile           CA certificates to trust, or {@code null}
+ * @param pinnedSha256     a pinned certificate fingerprint (hex), or {@code null}
+ * @param profile          the profile the target claims
+ * @param peers            addresses the harness's peers bind to (the first is the default)
+ * @param handshakeTimeout the target's handshake deadline
+ * @param lifetimeProbe    how long lifetime cases stay idle
+ * @param ioTimeout        how long to wait for an expected byte or datagram
+ * @param policy           which failures fail the run
+ * @param description      how the report names the target
+ * @param embedded         whether this is the in-process reference server
+ */
+public record VlessTarget(
+        InetSocketAddress address,
+        UUID user,
+        UUID user2,
+        boolean tls,
+        String serverName,
+        boolean insecure,
+        Path caFile,
+        String pinnedSha256,
+        Profile profile,
+        List<InetAddress> peers,
+        Duration handshakeTimeout,
+        Duration lifetimeProbe,
+        Duration ioTimeout,
+        Policy policy,
+        String description,
+        boolean embedded) {
+
+    /** Checks and copies. */
+    public VlessTarget {
+        requireNonNull(address, "address");
+        requireNonNull(user, "user");
+        requireNonNull(profile, "profile");
+        peers = List.copyOf(peers);
+    }
+
+    /** The target a share link and the options describe. */
+    static VlessTarget of(ShareLink link, TargetOptions o, String description, boolean embedded) {
+        return new VlessTarget(new InetSocketAddress(link.host(), link.port()), link.user(), o.user2(), link.tls(),
+                link.serverName(), o.insecure(), o.caFile(), link.pinnedSha256(), o.profile(), o.peerAddresses(),
+                o.handshakeTimeout(), o.lifetimeProbe(), o.ioTimeout(), o.policy(), description, embedded);
+    }
+
+    /** Whether the target offers {@code capability}. */
+    public boolean has(Capability capability) {
+        switch (capability) {
+            case SECOND_USER:
+                return user2 != null;
+            case THREE_PEER_ADDRESSES:
+                return peers.stream().distinct().count() >= 3;
+            case PLAINTEXT_HALF_CLOSE:
+                return !tls;
+            case KNOWN_SETTINGS:
+                return embedded;
+            default:
+                throw new AssertionError(capability);
+        }
+    }
+
+    /** The i-th peer address, wrapping around when fewer were given. */
+    public InetAddress peer(int i) {
+        return peers.get(i % peers.size());
+    }
+
+    /** How long a bad-input case waits for the target to close: the deadline plus a second (D13). */
+    public Duration closeAllowance() {
+        return handshakeTimeout.plusSeconds(1);
+    }
+}

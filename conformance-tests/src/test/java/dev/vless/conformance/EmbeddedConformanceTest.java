@@ -1,0 +1,30 @@
+package dev.vless.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the whole suite against its default target, the embedded reference server, as {@code mvn verify} does: every
+ * MUST rule must pass. With {@code -Dvless.target=vless://...} the same test checks that server instead.
+ */
+class EmbeddedConformanceTest {
+
+    @Test
+    void everyMustRulePasses() throws Exception {
+        TargetOptions sys = TargetOptions.fromSystemProperties();
+        TargetOptions options = new TargetOptions(sys.link(), sys.user2(), sys.profile(), sys.insecure(), sys.caFile(),
+                sys.peerAddresses(), sys.handshakeTimeout(), sys.lifetimeProbe(), sys.ioTimeout(), sys.policy(),
+                System.getProperty("vless.reportDir") != null ? sys.reportDir()
+                        : Path.of("target", "vless-conformance"));
+        Report report = ConformanceRunner.run(options, Selection.parse(System.getProperty("vless.select")),
+                System.out);
+        assertThat(report.cases()).isNotEmpty();
+        assertThat(report.cases())
+                .filteredOn(c -> c.verdict() == Verdict.FAIL || c.verdict() == Verdict.ERROR)
+                .as("cases that failed (details in target/vless-conformance/report.md)")
+                .isEmpty();
+        assertThat(report.passed()).isTrue();
+    }
+}
