@@ -26,7 +26,7 @@ public record VlessAddress(VlessAddressType type, String host, int port) {
     /** The longest domain name the one-byte length allows. */
     public static final int MAX_DOMAIN_LENGTH = 255;
 
-    /** Checks every field; normalises IPv6 text to its RFC 5952 form so that equal addresses compare equal. */
+    /** Checks every field; normalises IP text (IPv6 to RFC 5952) so that equal addresses compare equal. */
     public VlessAddress {
         requireNonNull(type, "type");
         requireNonNull(host, "host");
@@ -38,6 +38,8 @@ public record VlessAddress(VlessAddressType type, String host, int port) {
                 if (!NetUtil.isValidIpV4Address(host)) {
                     throw new IllegalArgumentException("host: " + host + " (expected: an IPv4 literal)");
                 }
+                // NetUtil accepts leading zeros ("010.0.0.1" is 10.0.0.1); one spelling keeps equals meaningful.
+                host = NetUtil.bytesToIpAddress(NetUtil.createByteArrayFromIpAddressString(host));
                 break;
             case IPV6:
                 byte[] bytes = NetUtil.createByteArrayFromIpAddressString(stripBrackets(host));

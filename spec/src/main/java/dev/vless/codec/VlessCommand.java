@@ -10,7 +10,7 @@ public enum VlessCommand {
     TCP((byte) 1),
     /** Command 2: relay UDP frames to and from the target. */
     UDP((byte) 2),
-    /** Command 3: Mux.Cool (v0); the reference implementation refuses it. */
+    /** Command 3: Mux.Cool; no address follows (the destination is implied); the reference server refuses it. */
     MUX((byte) 3),
     /** Command 4: open the CRUMFURS channel (v1 only); no address follows. */
     CRUMFURS((byte) 4);
@@ -26,9 +26,9 @@ public enum VlessCommand {
         return byteValue;
     }
 
-    /** Whether a port and an address follow this command in a request. */
+    /** Whether a port and an address follow this command in a request: only for TCP and UDP (HDR-1, HDR-2). */
     public boolean hasAddress() {
-        return this != CRUMFURS;
+        return this == TCP || this == UDP;
     }
 
     /** The command for a wire byte; throws {@link ProtocolError#UNKNOWN_COMMAND} for any other byte. */

@@ -14,7 +14,7 @@ import java.util.UUID;
  * @param user    the user ID field
  * @param addons  the v0 addons field's bytes (opaque protobuf, usually empty); always empty for v1
  * @param command the command field
- * @param address the port and address fields; {@code null} exactly when the command is CRUMFURS
+ * @param address the port and address fields; {@code null} exactly when the command is MUX or CRUMFURS
  * @see "spec/VLESS.md §4"
  */
 public record VlessRequest(VlessVersion version, UUID user, byte[] addons, VlessCommand command, VlessAddress address) {
@@ -45,7 +45,7 @@ public record VlessRequest(VlessVersion version, UUID user, byte[] addons, Vless
                 throw new IllegalArgumentException("port: 0 (expected: 1-65535)");
             }
         } else if (address != null) {
-            throw new IllegalArgumentException("address: " + address + " (expected: none for CRUMFURS)");
+            throw new IllegalArgumentException("address: " + address + " (expected: none for " + command + ")");
         }
     }
 

@@ -28,11 +28,11 @@ public enum SpecRule {
 
     // §4 Request header
     HDR_1(MUST, BOTH, "4", Scope.V1_ONLY,
-            "A v1 request is version (1), user ID (16), command (1) and, for commands 1, 2 and 3, port (2, big-endian),"
+            "A v1 request is version (1), user ID (16), command (1) and, for commands 1 and 2, port (2, big-endian),"
                     + " address type (1) and address; it has no addons field."),
     HDR_2(MUST, BOTH, "4", Scope.V0_ONLY,
-            "A v0 request is version (1), user ID (16), addons length N (1), addons (N), command (1), port (2, big-endian),"
-                    + " address type (1) and address."),
+            "A v0 request is version (1), user ID (16), addons length N (1), addons (N), command (1) and, for commands 1"
+                    + " and 2, port (2, big-endian), address type (1) and address."),
     HDR_3(MUST, SERVER, "4", Scope.ALL,
             "A server MUST treat a request whose user ID is not one of its users as bad input."),
     HDR_4(MUST, SERVER, "4", Scope.ALL,

@@ -3,6 +3,7 @@ package dev.vless.codec.udp;
 import dev.vless.codec.CrumfursAck;
 import dev.vless.codec.ProtocolError;
 import dev.vless.codec.VlessProtocolException;
+import dev.vless.spec.SpecRule;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -55,6 +56,17 @@ public final class CrumfursAckDecoder extends ByteToMessageDecoder {
         }
     }
 
+    // A stream that ends before the acknowledgement never established CRUMFURS; report it like the static decode does.
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (state == State.READ_ACK && !in.isReadable()) {
+            state = State.FAILED;
+            throw new VlessProtocolException(ProtocolError.TRUNCATED, SpecRule.CRF_1,
+                    "stream ended before the acknowledgement byte");
+        }
+        super.decodeLast(ctx, in, out);
+    }
+
     /**
      * Reads the acknowledgement from {@code in}.
      *
@@ -62,7 +74,7 @@ public final class CrumfursAckDecoder extends ByteToMessageDecoder {
      */
     public static CrumfursAck decode(ByteBuf in) {
         if (!in.isReadable()) {
-            throw new VlessProtocolException(ProtocolError.TRUNCATED, dev.vless.spec.SpecRule.CRF_1,
+            throw new VlessProtocolException(ProtocolError.TRUNCATED, SpecRule.CRF_1,
                     "no acknowledgement byte");
         }
         byte b = in.readByte();
