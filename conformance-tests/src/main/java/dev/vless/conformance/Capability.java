@@ -9,7 +9,13 @@ public enum Capability {
     /** The connection to the target is plaintext, so TCP half-close can be observed directly. */
     PLAINTEXT_HALF_CLOSE("half-close cannot be observed through this harness's TLS client"),
     /** The target is the embedded reference server, whose settings (handshake deadline) the suite knows. */
-    KNOWN_SETTINGS("the target's settings are not known to the suite");
+    KNOWN_SETTINGS("the target's settings are not known to the suite"),
+    /**
+     * The target listens on an IPv4 loopback address, so the harness can connect from other client IPs (127.0.0.2, ...)
+     * and the target shares this machine's {@code localhost}.
+     */
+    LOOPBACK_TARGET("the target is not on a loopback address, so the harness cannot connect from a second client IP"
+            + " or share its localhost");
 
     private final String missing;
 

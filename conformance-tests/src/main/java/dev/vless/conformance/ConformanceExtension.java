@@ -82,6 +82,14 @@ public final class ConformanceExtension
 
     @Override
     public void handleTestExecutionException(ExtensionContext context, Throwable cause) throws Throwable {
+        if (cause instanceof org.opentest4j.TestAbortedException) {
+            // A case found at run time that it cannot apply here (an assumption): NOT APPLICABLE, never an error.
+            String reason = String.valueOf(cause.getMessage());
+            int at = reason.indexOf(NOT_APPLICABLE);
+            context.publishReportEntry(VERDICT, Verdict.NOT_APPLICABLE.name());
+            context.publishReportEntry(MESSAGE, at >= 0 ? reason.substring(at + NOT_APPLICABLE.length()) : reason);
+            throw cause;
+        }
         if (cause instanceof TargetUnreachableException) {
             context.publishReportEntry(VERDICT, Verdict.ERROR.name());
             context.publishReportEntry(MESSAGE, cause.getMessage());

@@ -14,7 +14,11 @@ public final class CrumfursChannel extends VlessConnection {
     }
 
     CrumfursChannel(VlessTarget target, WireLog log, String label) throws IOException {
-        super(target, log, label);
+        this(target, log, label, null);
+    }
+
+    CrumfursChannel(VlessTarget target, WireLog log, String label, InetAddress localAddress) throws IOException {
+        super(target, log, label, localAddress);
     }
 
     /**

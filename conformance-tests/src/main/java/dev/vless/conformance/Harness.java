@@ -94,7 +94,41 @@ public final class Harness implements AutoCloseable {
 
     /** A CRUMFURS channel of {@code user} whose acknowledgement has arrived. */
     public CrumfursChannel crumfurs(UUID user) throws IOException {
-        CrumfursChannel c = track(new CrumfursChannel(target, log, label("crumfurs")));
+        return crumfursFrom(null, user);
+    }
+
+    /** A UDP peer on the target's {@code host}-th peer address. */
+    public UdpPeer udpPeer(int host) throws IOException {
+        return track(new UdpPeer(target.peer(host), log, "peer" + (resources.size() + 1)));
+    }
+
+    /**
+     * A UDP peer bound to {@code bind}: a given address, and a given port when not 0 (RFC 5780 probes the same port
+     * on a second address).
+     */
+    public UdpPeer udpPeer(InetSocketAddress bind) throws IOException {
+        return track(new UdpPeer(bind, log, "peer" + (resources.size() + 1)));
+    }
+
+    /**
+     * A plain connection from {@code clientAddress} (for example 127.0.0.2), so that the target sees another client
+     * IP: the same user then has another NAT context (NAT-1). Only a target on loopback can be reached that way.
+     */
+    public VlessConnection connectFrom(java.net.InetAddress clientAddress) throws IOException {
+        return track(new VlessConnection(target, log, label("conn"), clientAddress));
+    }
+
+    /** A command-2 connection of {@code user} from {@code clientAddress} to {@code remote}, header and bytes sent. */
+    public UdpConnection udpFrom(java.net.InetAddress clientAddress, UUID user, InetSocketAddress remote,
+            byte[] firstBytes) throws IOException {
+        UdpConnection c = track(new UdpConnection(target, log, label("udp"), remote, clientAddress));
+        c.writeRequest(UdpConnection.request(target, user, remote), firstBytes);
+        return c;
+    }
+
+    /** A CRUMFURS channel of {@code user} from {@code clientAddress} whose acknowledgement has arrived. */
+    public CrumfursChannel crumfursFrom(java.net.InetAddress clientAddress, UUID user) throws IOException {
+        CrumfursChannel c = track(new CrumfursChannel(target, log, label("crumfurs"), clientAddress));
         c.write(VlessConnection.encode(VlessRequest.crumfurs(user)));
         Outcome first = c.await(target.ioTimeout());
         if (first.kind() != Outcome.Kind.DATA || first.bytes()[0] != 0x14) {
@@ -106,14 +140,23 @@ public final class Harness implements AutoCloseable {
         return c;
     }
 
-    /** A UDP peer on the target's {@code host}-th peer address. */
-    public UdpPeer udpPeer(int host) throws IOException {
-        return track(new UdpPeer(target.peer(host), log, "peer" + (resources.size() + 1)));
-    }
-
     /** A TCP echo peer on the first peer address. */
     public TcpPeer tcpEcho() throws IOException {
         return track(new TcpPeer(target.peer(0), log, true));
+    }
+
+    /** A TCP echo peer on {@code address} (such as {@code ::1} for an IPv6 target). */
+    public TcpPeer tcpEcho(java.net.InetAddress address) throws IOException {
+        return track(new TcpPeer(address, log, true));
+    }
+
+    /**
+     * A scripted TCP peer on the first peer address: it records what arrives and sends only what the case tells it
+     * to ({@link TcpPeer.Accepted#send}), and keeps its side open after the relay ends its direction, so that
+     * half-close and several response writes can be driven step by step.
+     */
+    public TcpPeer tcpScripted() throws IOException {
+        return track(new TcpPeer(target.peer(0), log, false));
     }
 
     /** A request of the target's profile for {@code command} to {@code destination}. */

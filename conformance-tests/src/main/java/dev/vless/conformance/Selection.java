@@ -52,6 +52,10 @@ public record Selection(Set<String> tags) {
             }
             if (!inArea.isEmpty()) {
                 tags.addAll(inArea);
+                // "nat" is both a rule area and a group: take both, or the group's untagged cases would be lost.
+                if (GROUPS.contains(w.toLowerCase(Locale.ROOT))) {
+                    tags.add(w.toLowerCase(Locale.ROOT));
+                }
                 continue;
             }
             if (GROUPS.contains(w.toLowerCase(Locale.ROOT))) {

@@ -32,9 +32,17 @@ final class TargetSockets {
     }
 
     static Socket connect(VlessTarget target) throws IOException {
+        return connect(target, null);
+    }
+
+    /** A connection from {@code localAddress} (any port), or from wherever the OS chooses when it is {@code null}. */
+    static Socket connect(VlessTarget target, java.net.InetAddress localAddress) throws IOException {
         Socket raw = new Socket();
         try {
             raw.setTcpNoDelay(true);
+            if (localAddress != null) {
+                raw.bind(new InetSocketAddress(localAddress, 0));
+            }
             raw.connect(target.address(), (int) target.ioTimeout().toMillis());
         } catch (IOException e) {
             raw.close();

@@ -25,6 +25,8 @@ public final class TcpPeer implements AutoCloseable {
         private final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         private volatile boolean ended;
         final Socket socket;
+        private WireLog log;
+        private String label = "tcp peer";
 
         Accepted(Socket socket) {
             this.socket = socket;
@@ -40,8 +42,58 @@ public final class TcpPeer implements AutoCloseable {
             return ended;
         }
 
+        /** Waits until at least {@code n} bytes have arrived; whether they did within {@code timeout}. */
+        public synchronized boolean awaitBytes(int n, Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (bytes.size() < n) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            return true;
+        }
+
+        /** Waits until the relay ends its direction (EOF); whether it did within {@code timeout}. */
+        public synchronized boolean awaitEnded(Duration timeout) throws InterruptedException {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (!ended) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+            return true;
+        }
+
+        /** Sends {@code b} to the relay in one write: a scripted peer's reply. */
+        public void send(byte[] b) throws IOException {
+            if (log != null) {
+                log.sent(label, b, 0, b.length);
+            }
+            OutputStream out = socket.getOutputStream();
+            out.write(b);
+            out.flush();
+        }
+
+        /** Ends the peer's direction (TCP FIN) while it goes on reading. */
+        public void shutdownOutput() throws IOException {
+            if (log != null) {
+                log.note(label + " shut down output (FIN)");
+            }
+            socket.shutdownOutput();
+        }
+
         synchronized void add(byte[] b, int n) {
             bytes.write(b, 0, n);
+            notifyAll();
+        }
+
+        synchronized void markEnded() {
+            ended = true;
+            notifyAll();
         }
     }
 
@@ -80,6 +132,8 @@ public final class TcpPeer implements AutoCloseable {
             }
             sockets.add(s);
             Accepted a = new Accepted(s);
+            a.log = log;
+            a.label = "tcp peer " + address() + " (conn from " + s.getRemoteSocketAddress() + ")";
             log.note("tcp peer " + address() + " accepted a connection from " + s.getRemoteSocketAddress());
             accepted.add(a);
             Thread t = new Thread(() -> serve(a), "tcp-peer-conn");
@@ -90,7 +144,8 @@ public final class TcpPeer implements AutoCloseable {
 
     private void serve(Accepted a) {
         byte[] buf = new byte[65536];
-        try (Socket s = a.socket) {
+        Socket s = a.socket;
+        try {
             InputStream in = s.getInputStream();
             OutputStream out = s.getOutputStream();
             int n;
@@ -101,15 +156,24 @@ public final class TcpPeer implements AutoCloseable {
                     out.flush();
                 }
             }
-            a.ended = true;
+            a.markEnded();
             log.note("tcp peer " + address() + " saw the end of the stream");
-            // Keep our direction open briefly so a half-close test can still receive a reply.
             if (echo) {
-                out.write(new byte[0]);
                 s.shutdownOutput();
+                s.close();
             }
+            // A scripted peer keeps its direction open: the case may still reply, then shut it down itself.
         } catch (IOException e) {
-            a.ended = true;
+            a.markEnded();
+            closeQuietly(s);
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException e) {
+            // nothing to do
         }
     }
 

@@ -19,7 +19,12 @@ public final class UdpConnection extends VlessConnection {
     private boolean v0HeaderPending;
 
     UdpConnection(VlessTarget target, WireLog log, String label, InetSocketAddress remote) throws IOException {
-        super(target, log, label);
+        this(target, log, label, remote, null);
+    }
+
+    UdpConnection(VlessTarget target, WireLog log, String label, InetSocketAddress remote,
+            java.net.InetAddress localAddress) throws IOException {
+        super(target, log, label, localAddress);
         this.remote = remote;
         this.v0HeaderPending = target.profile() == Profile.V0;
     }

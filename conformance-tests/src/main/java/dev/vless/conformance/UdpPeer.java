@@ -29,7 +29,12 @@ public final class UdpPeer implements AutoCloseable {
     private final Thread reader;
 
     UdpPeer(InetAddress address, WireLog log, String label) throws SocketException {
-        this.socket = new DatagramSocket(new InetSocketAddress(address, 0));
+        this(new InetSocketAddress(address, 0), log, label);
+    }
+
+    /** A peer bound to {@code bind}: a given port when the case needs one (RFC 5780's same port on another IP). */
+    UdpPeer(InetSocketAddress bind, WireLog log, String label) throws SocketException {
+        this.socket = new DatagramSocket(bind);
         this.log = log;
         this.label = label;
         this.reader = new Thread(this::readLoop, "udp-peer-" + label);

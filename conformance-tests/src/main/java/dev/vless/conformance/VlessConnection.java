@@ -28,10 +28,16 @@ public class VlessConnection implements AutoCloseable {
     private final OutputStream out;
 
     VlessConnection(VlessTarget target, WireLog log, String label) throws IOException {
+        this(target, log, label, null);
+    }
+
+    /** A connection whose client side is bound to {@code localAddress}, or chosen by the OS when {@code null}. */
+    VlessConnection(VlessTarget target, WireLog log, String label, java.net.InetAddress localAddress)
+            throws IOException {
         this.target = target;
         this.log = log;
         this.label = label;
-        this.socket = TargetSockets.connect(target);
+        this.socket = TargetSockets.connect(target, localAddress);
         this.in = socket.getInputStream();
         this.out = socket.getOutputStream();
         log.note(label + " connected " + socket.getLocalSocketAddress() + " → " + target.address()

@@ -74,6 +74,10 @@ public record VlessTarget(
                 return !tls;
             case KNOWN_SETTINGS:
                 return embedded;
+            case LOOPBACK_TARGET:
+                // IPv4 only: 127.0.0.0/8 offers other client addresses, ::1 does not.
+                return address.getAddress() instanceof java.net.Inet4Address
+                        && address.getAddress().isLoopbackAddress();
             default:
                 throw new AssertionError(capability);
         }

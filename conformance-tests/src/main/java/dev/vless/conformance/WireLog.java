@@ -14,6 +14,8 @@ public final class WireLog {
 
     private final long start = System.nanoTime();
     private final List<String> lines = new ArrayList<>();
+    private boolean quiet;
+    private int leftOut;
 
     /** Records bytes sent on {@code channel}. */
     public void sent(String channel, byte[] bytes, int off, int len) {
@@ -30,7 +32,26 @@ public final class WireLog {
         add(text);
     }
 
+    /**
+     * While on, lines are counted instead of recorded, so that a case that floods (thousands of datagrams) keeps its
+     * evidence readable; turning it off records how many lines were left out.
+     */
+    public synchronized void quiet(boolean on) {
+        if (!on && quiet) {
+            quiet = false;
+            if (leftOut > 0) {
+                add("… " + leftOut + " lines left out");
+            }
+            leftOut = 0;
+        }
+        quiet = on;
+    }
+
     private synchronized void add(String text) {
+        if (quiet) {
+            leftOut++;
+            return;
+        }
         lines.add(String.format("%7.3f s  %s", (System.nanoTime() - start) / 1e9, text));
     }
 

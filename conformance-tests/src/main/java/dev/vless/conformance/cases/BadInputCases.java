@@ -1,0 +1,604 @@
+package dev.vless.conformance.cases;
+
+import dev.vless.codec.VlessAddress;
+import dev.vless.codec.VlessCommand;
+import dev.vless.codec.VlessRequest;
+import dev.vless.conformance.ConformanceCases;
+import dev.vless.conformance.Expect;
+import dev.vless.conformance.Harness;
+import dev.vless.conformance.Outcome;
+import dev.vless.conformance.TcpPeer;
+import dev.vless.conformance.VlessConnection;
+import dev.vless.spec.Profile;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * §15 Bad input, with the rules of §3 to §5 that make input bad: for every kind, the target sends no byte and closes
+ * by the handshake deadline plus a second (ERR-1, ERR-2), and goes on serving others (ERR-5).
+ *
+ * <p>Every bad header carries a payload and names the harness's echo peer as its destination, so a target that
+ * wrongly accepts one gives itself away by echoing. The connections of one case run side by side: each has to wait
+ * for the deadline, and one wait covers them all.
+ */
+@ConformanceCases
+@Tag("bad-input")
+class BadInputCases {
+
+    private static final byte[] PING = "ping over vless".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HTTP_PROBE = "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"
+            .getBytes(StandardCharsets.US_ASCII);
+    /** ERR-3's tolerance: closing moments closer than this are taken as the same moment. */
+    private static final long SAME_MOMENT_MS = 500;
+
+    /** Waits for the target on many connections at once; daemon threads, so a hung wait never holds the JVM. */
+    private static final ExecutorService WAITERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "bad-input-wait");
+        t.setDaemon(true);
+        return t;
+    });
+
+    @Test
+    @Tag("HDR-3")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("HDR-3 · ERR-1 · ERR-2 · an unknown user ID gets no byte, then close (3 wrong IDs)")
+    void unknownUser(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        byte[] firstByteFlipped = valid.clone();
+        firstByteFlipped[1] ^= 0x01;
+        byte[] lastByteFlipped = valid.clone();
+        lastByteFlipped[16] ^= (byte) 0x80;
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("a random user ID", withUser(valid, UUID.randomUUID()));
+        inputs.put("the user ID with its first byte changed", firstByteFlipped);
+        inputs.put("the user ID with its last byte changed", lastByteFlipped);
+        expectRefused(h, "HDR-3: a request whose user ID is not one of the server's users is bad input: no byte"
+                + " (ERR-1), then close (ERR-2)", withPayload(inputs));
+    }
+
+    @Test
+    @Tag("VER-2")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("VER-2 · ERR-1 · ERR-2 · a version byte of 02, ff or an HTTP request gets no byte, then close")
+    void unknownVersion(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("version 0x02", with(valid, 0, 0x02));
+        inputs.put("version 0xff", with(valid, 0, 0xff));
+        inputs.put("an HTTP request (version 0x47 'G')", HTTP_PROBE);
+        expectRefused(h, "VER-2: a request whose version byte the server does not serve is bad input: no byte"
+                + " (ERR-1), then close (ERR-2)", withPayload(inputs));
+    }
+
+    @Test
+    @Tag("HDR-5")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("HDR-5 · ERR-1 · ERR-2 · an unknown command (00, 05, ff) gets no byte, then close")
+    void unknownCommand(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        int at = commandAt(h);
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        for (int command : new int[] {0x00, 0x05, 0xff}) {
+            inputs.put(String.format("command 0x%02x", command), with(valid, at, command));
+        }
+        expectRefused(h, "HDR-5: a command other than 1 to 4 is bad input: no byte (ERR-1), then close (ERR-2)",
+                withPayload(inputs));
+    }
+
+    /*
+     * HDR-7 is a MAY: a target may serve Mux (command 3) or refuse it, and refusing means exactly like an unknown
+     * command. The case tells which it found, next to an unknown command sent at the same moment, and fails neither.
+     */
+    @Test
+    @Tag("HDR-7")
+    @DisplayName("HDR-7 · command 3 (Mux): refused like an unknown command, or served — reported")
+    void muxCommand(Harness h) throws Exception {
+        h.informational();
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        int at = commandAt(h);
+        Duration wait = h.target().closeAllowance();
+        CompletableFuture<Observed> mux = watch(h, "command 3 (Mux)",
+                VlessConnection.concat(with(valid, at, 0x03), PING), false, wait);
+        CompletableFuture<Observed> unknown = watch(h, "command 0x05", VlessConnection.concat(with(valid, at, 0x05),
+                PING), false, wait);
+        Observed m;
+        Observed u;
+        try {
+            m = join(mux);
+            u = join(unknown);
+        } catch (IOException e) {
+            h.fact("header.mux", "unclear: the connection failed (" + e.getMessage() + ")");
+            return;
+        }
+        String finding;
+        if (m.outcome().kind() == Outcome.Kind.DATA || m.outcome().kind() == Outcome.Kind.STILL_OPEN) {
+            finding = "served (" + m.outcome() + ")";
+        } else if (m.outcome().kind() == u.outcome().kind()
+                && Math.abs(m.sinceConnectMs() - u.sinceConnectMs()) < SAME_MOMENT_MS) {
+            finding = "refused like an unknown command (Mux: " + m.describe() + "; command 0x05: " + u.describe()
+                    + ")";
+        } else {
+            finding = "refused, but not like an unknown command (Mux: " + m.describe() + "; command 0x05: "
+                    + u.describe() + ")";
+        }
+        h.fact("header.mux", finding);
+    }
+
+    @Test
+    @Tag("HDR-6")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("HDR-6 · ERR-1 · ERR-2 · command 4 (CRUMFURS) in a v0 request gets no byte, then close")
+    void crumfursInV0(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] v0 = VlessConnection.encode(VlessRequest.v0(h.target().user(), VlessCommand.TCP,
+                VlessAddress.of(echo.address())));
+        byte[] withAddress = with(v0, 18, 0x04);
+        byte[] bare = Arrays.copyOf(withAddress, 19);
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("v0, command 4, nothing after it (the v1 CRUMFURS shape)", bare);
+        inputs.put("v0, command 4, with a port and an address", VlessConnection.concat(withAddress, PING));
+        expectRefused(h, "HDR-6: a v0 request with command 4 is bad input: no byte (ERR-1), then close (ERR-2)",
+                inputs);
+    }
+
+    @Test
+    @Tag("ADR-1")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("ADR-1 · ERR-1 · ERR-2 · address type 00, 04 (SOCKS5 IPv6) or ff gets no byte, then close")
+    void unknownAddressType(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        int at = commandAt(h) + 3;
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        for (int type : new int[] {0x00, 0x04, 0xff}) {
+            inputs.put(String.format("address type 0x%02x", type), with(valid, at, type));
+        }
+        expectRefused(h, "ADR-1: an address type other than 1, 2 or 3 is bad input: no byte (ERR-1), then close"
+                + " (ERR-2)", withPayload(inputs));
+    }
+
+    @Test
+    @Tag("ADR-2")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("ADR-2 · ERR-1 · ERR-2 · a domain name of length 0 gets no byte, then close")
+    void emptyDomain(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("domain of length 0", withDomain(h, valid, new byte[0]));
+        expectRefused(h, "ADR-2: a domain name of length 0 is bad input: no byte (ERR-1), then close (ERR-2)",
+                withPayload(inputs));
+    }
+
+    @Test
+    @Tag("ADR-3")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("ADR-3 · ERR-1 · ERR-2 · a domain with a byte 20, 00, 7f or 80 gets no byte, then close")
+    void invalidDomain(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        for (int bad : new int[] {0x20, 0x00, 0x7f, 0x80}) {
+            byte[] name = "localhost".getBytes(StandardCharsets.US_ASCII);
+            name[5] = (byte) bad;
+            inputs.put(String.format("domain 'local?ost' with byte 0x%02x", bad), withDomain(h, valid, name));
+        }
+        expectRefused(h, "ADR-3: a domain name byte outside 0x21..0x7e is bad input: no byte (ERR-1), then close"
+                + " (ERR-2)", withPayload(inputs));
+    }
+
+    @Test
+    @Tag("HDR-8")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("HDR-8 · ERR-1 · ERR-2 · port 0 gets no byte, then close (IP and domain targets)")
+    void portZero(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        int at = commandAt(h) + 1;
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("port 0, IP target", with(valid, at, 0, 0));
+        inputs.put("port 0, domain target", with(withDomain(h, valid,
+                "localhost".getBytes(StandardCharsets.US_ASCII)), at, 0, 0));
+        expectRefused(h, "HDR-8: a request with port 0 is bad input: no byte (ERR-1), then close (ERR-2)",
+                withPayload(inputs));
+    }
+
+    /*
+     * Over plaintext the harness ends its direction (FIN) after the cut; TLS gives a client no way to end only its
+     * sending side, so there the cut header simply stalls and the deadline (ERR-4) has to close it.
+     */
+    @Test
+    @Tag("HDR-12")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @Tag("ERR-4")
+    @DisplayName("HDR-12 · ERR-1 · ERR-2 · ERR-4 · a header cut at each field, then ended: no byte, then close")
+    void truncatedHeader(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        int at = commandAt(h);
+        List<Integer> cuts = new ArrayList<>(List.of(0, 1, 9, 17));
+        if (h.target().profile() == Profile.V0) {
+            cuts.add(18); // after the addons length
+        }
+        cuts.addAll(List.of(at + 1, at + 3, at + 4, at + 6));
+        boolean fin = !h.target().tls();
+        h.log().note(fin ? "each cut is followed by the harness's FIN" : "TLS: each cut header stalls (no FIN)");
+        List<CompletableFuture<Observed>> all = new ArrayList<>();
+        String requirement = "HDR-12: a stream that ends before its request header is complete is bad input: no byte"
+                + " (ERR-1), then close (ERR-2) by the deadline (ERR-4)";
+        for (int cut : cuts) {
+            all.add(refusal(h, "the first " + cut + " of " + valid.length + " header bytes",
+                    Arrays.copyOf(valid, cut), fin, requirement));
+        }
+        check(all);
+    }
+
+    @Test
+    @Tag("ERR-4")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("ERR-4 · ERR-1 · ERR-2 · a stalled header is closed at the deadline, not before, no byte")
+    void stalledHeader(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] partial = Arrays.copyOf(validHeader(h, echo.address()), 10);
+        long deadline = h.target().handshakeTimeout().toMillis();
+        Observed o = join(refusal(h, "10 header bytes, then nothing", partial, false,
+                "ERR-4: a header not complete by the handshake deadline is bad input: no byte (ERR-1), then close"
+                        + " (ERR-2)"));
+        if (o.failure() != null) {
+            throw o.failure();
+        }
+        if (o.sinceConnectMs() < deadline - SAME_MOMENT_MS) {
+            throw Expect.violation("ERR-4: a header is not bad input before the handshake deadline; ERR-2: the server"
+                    + " reads until the deadline, then closes", "close no earlier than " + (deadline - SAME_MOMENT_MS)
+                    + " ms after connecting (the deadline of " + deadline + " ms, less " + SAME_MOMENT_MS + " ms)",
+                    o.describe());
+        }
+    }
+
+    /*
+     * The refusal cases above only bound the close from above. ERR-2 also rules out closing at once: without a
+     * fallback the target reads and discards until the deadline, so a prober cannot time which check failed.
+     */
+    @Test
+    @Tag("ERR-2")
+    @DisplayName("ERR-2 · after bad input the target reads on until the deadline, then closes: never at once")
+    void readsOnUntilDeadline(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        long deadline = h.target().handshakeTimeout().toMillis();
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("unknown user ID", withUser(valid, UUID.randomUUID()));
+        inputs.put("version 0x02", with(valid, 0, 0x02));
+        inputs.put("command 0x05", with(valid, commandAt(h), 0x05));
+        List<CompletableFuture<Observed>> all = new ArrayList<>();
+        for (Map.Entry<String, byte[]> e : withPayload(inputs).entrySet()) {
+            all.add(watch(h, e.getKey(), e.getValue(), false, h.target().closeAllowance()));
+        }
+        List<String> early = new ArrayList<>();
+        for (CompletableFuture<Observed> f : all) {
+            Observed o = join(f);
+            boolean closed = o.outcome().kind() == Outcome.Kind.CLOSED || o.outcome().kind() == Outcome.Kind.RESET;
+            if (!closed || o.sinceConnectMs() < deadline - SAME_MOMENT_MS) {
+                early.add(o.what() + ": " + o.describe());
+            }
+        }
+        if (!early.isEmpty()) {
+            throw Expect.violation("ERR-2: after bad input the server either hands the connection to a fallback or"
+                    + " reads and discards input until the handshake deadline and then closes",
+                    "no byte, then close between " + (deadline - SAME_MOMENT_MS) + " and " + (deadline + 1000)
+                            + " ms after connecting (the deadline of " + deadline + " ms)",
+                    String.join("; ", early));
+        }
+    }
+
+    @Test
+    @Tag("ERR-4")
+    @Tag("HDR-10")
+    @DisplayName("ERR-4 · HDR-10 · a header dribbled one byte at a time that completes before the deadline is served")
+    void slowHeaderInTime(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] header = validHeader(h, echo.address());
+        long deadline = h.target().handshakeTimeout().toMillis();
+        // 50 ms a byte, or less where the deadline is short: the last byte goes at least 800 ms before it.
+        long spacing = Math.max(1, Math.min(50, (deadline - 800) / header.length));
+        h.log().note("one byte every " + spacing + " ms: the header is complete after about "
+                + spacing * header.length + " ms of a " + deadline + " ms deadline");
+        long t0 = System.nanoTime();
+        VlessConnection c = h.connect();
+        for (int i = 0; i < header.length; i++) {
+            sleepUntil(t0, i * spacing);
+            c.write(new byte[] {header[i]});
+        }
+        c.write(PING);
+        RequestHeaderCases.expectEcho(h, c, PING, "ERR-4: a header complete before the handshake deadline is a valid"
+                + " request, however slowly it came (HDR-10)");
+    }
+
+    @Test
+    @Tag("ERR-4")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("ERR-4 · ERR-1 · ERR-2 · bytes never extend the deadline: a header finished after it is refused")
+    void deadlineNeverExtended(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] all = VlessConnection.concat(validHeader(h, echo.address()), PING);
+        long deadline = h.target().handshakeTimeout().toMillis();
+        int headerLength = all.length - PING.length;
+        // The last header byte goes half a second after the deadline; until then a byte arrives every few dozen ms.
+        long spacing = (deadline + 500) / headerLength;
+        h.log().note("one byte every " + spacing + " ms: the header would be complete after about "
+                + spacing * headerLength + " ms, past the " + deadline + " ms deadline");
+        long t0 = System.nanoTime();
+        VlessConnection c = h.connect();
+        CompletableFuture<Void> dribble = CompletableFuture.runAsync(() -> {
+            try {
+                for (int i = 0; i < headerLength; i++) {
+                    sleepUntil(t0, i * spacing);
+                    c.write(new byte[] {all[i]});
+                }
+                c.write(PING);
+            } catch (IOException e) {
+                h.log().note("dribble stopped: " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, WAITERS);
+        Outcome o = Expect.noByteThenClose(c, "ERR-4: the handshake deadline is never extended by arriving bytes;"
+                + " the header is not complete by then, so it is bad input: no byte (ERR-1), then close (ERR-2)");
+        long since = (System.nanoTime() - t0) / 1_000_000;
+        h.log().note("closed " + since + " ms after connecting (" + o + ")");
+        dribble.cancel(true);
+    }
+
+    @Test
+    @Tag("ERR-5")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @DisplayName("ERR-5 · ERR-1 · ERR-2 · ten kinds of bad input at once: valid requests served during and after")
+    void badInputLeavesOthersServed(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        int at = commandAt(h);
+        byte[] v0Crumfurs = new byte[19];
+        v0Crumfurs[0] = 0x00;
+        System.arraycopy(valid, 1, v0Crumfurs, 1, 16);
+        v0Crumfurs[18] = 0x04;
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("unknown user ID", withUser(valid, UUID.randomUUID()));
+        inputs.put("version 0x02", with(valid, 0, 0x02));
+        inputs.put("an HTTP request", HTTP_PROBE);
+        inputs.put("command 0x05", with(valid, at, 0x05));
+        inputs.put("command 4 in v0", v0Crumfurs);
+        inputs.put("address type 0x04", with(valid, at + 3, 0x04));
+        inputs.put("empty domain", withDomain(h, valid, new byte[0]));
+        inputs.put("domain with a space", withDomain(h, valid, "local host".getBytes(StandardCharsets.US_ASCII)));
+        inputs.put("port 0", with(valid, at + 1, 0, 0));
+        inputs.put("10 header bytes, then nothing", Arrays.copyOf(valid, 10));
+        String requirement = "ERR-1, ERR-2: on bad input no byte, then close";
+        List<CompletableFuture<Observed>> bad = new ArrayList<>();
+        for (Map.Entry<String, byte[]> e : inputs.entrySet()) {
+            bad.add(refusal(h, e.getKey(), e.getValue(), false, requirement));
+        }
+        String served = "ERR-5: bad input on other connections does not affect the server's other connections, and"
+                + " the server goes on serving valid requests";
+        VlessConnection during = h.tcp(echo.address(), PING);
+        RequestHeaderCases.expectEcho(h, during, PING, served + " (while ten bad connections are open)");
+        check(bad);
+        VlessConnection after = h.tcp(echo.address(), PING);
+        RequestHeaderCases.expectEcho(h, after, PING, served + " (after the ten were closed)");
+        byte[] more = "and more".getBytes(StandardCharsets.US_ASCII);
+        during.write(more);
+        RequestHeaderCases.expectLaterEcho(during, more, served + " (the first valid connection still relays)");
+    }
+
+    @Test
+    @Tag("ERR-3")
+    @DisplayName("ERR-3 · an unknown user, an unknown command and port 0 are closed at the same moment, the same way")
+    void closingDoesNotDependOnCheck(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        int at = commandAt(h);
+        Duration wait = h.target().closeAllowance();
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("unknown user ID", withUser(valid, UUID.randomUUID()));
+        inputs.put("command 0x05", with(valid, at, 0x05));
+        inputs.put("port 0", with(valid, at + 1, 0, 0));
+        List<CompletableFuture<Observed>> all = new ArrayList<>();
+        for (Map.Entry<String, byte[]> e : withPayload(inputs).entrySet()) {
+            all.add(watch(h, e.getKey(), e.getValue(), false, wait));
+        }
+        List<Observed> seen = new ArrayList<>();
+        for (CompletableFuture<Observed> f : all) {
+            Observed o = join(f);
+            if (o.failure() != null) {
+                throw o.failure();
+            }
+            seen.add(o);
+        }
+        String actual = seen.stream().map(o -> o.what() + ": " + o.describe()).collect(Collectors.joining("; "));
+        long earliest = seen.stream().mapToLong(Observed::sinceConnectMs).min().orElseThrow();
+        long latest = seen.stream().mapToLong(Observed::sinceConnectMs).max().orElseThrow();
+        boolean sameKind = seen.stream().map(o -> o.outcome().kind()).distinct().count() == 1;
+        if (!sameKind || latest - earliest >= SAME_MOMENT_MS) {
+            throw Expect.violation("ERR-3: the moment and manner of closing after bad input SHOULD NOT depend on"
+                    + " which check failed", "the same kind of ending, within " + SAME_MOMENT_MS + " ms of each other",
+                    actual);
+        }
+        h.log().note("spread of closing moments: " + (latest - earliest) + " ms");
+    }
+
+    // ---- what happened on one connection ----
+
+    /**
+     * One bad-input connection's result: the outcome (or the check that failed), and when it came counted from the
+     * moment the harness began to connect, which is no later than the target's accept and so its deadline's start.
+     */
+    private record Observed(String what, Outcome outcome, long sinceConnectMs, AssertionError failure) {
+        String describe() {
+            return outcome == null ? String.valueOf(failure.getMessage())
+                    : outcome + " (" + sinceConnectMs + " ms after connecting)";
+        }
+    }
+
+    /** Connects, sends {@code input} (and a FIN if asked) and waits for the target in the background. */
+    private static CompletableFuture<Observed> watch(Harness h, String what, byte[] input, boolean fin, Duration wait)
+            throws IOException {
+        return start(h, what, input, fin, c -> c.await(wait));
+    }
+
+    /** Like {@link #watch}, but the wait is {@link Expect#noByteThenClose}: no byte, then close by the allowance. */
+    private static CompletableFuture<Observed> refusal(Harness h, String what, byte[] input, boolean fin,
+            String requirement) throws IOException {
+        return start(h, what, input, fin, c -> Expect.noByteThenClose(c, requirement + "\n  input: " + what));
+    }
+
+    private interface Wait {
+        Outcome on(VlessConnection c) throws IOException;
+    }
+
+    private static CompletableFuture<Observed> start(Harness h, String what, byte[] input, boolean fin, Wait wait)
+            throws IOException {
+        h.log().note("next: " + what);
+        long t0 = System.nanoTime();
+        VlessConnection c = h.connect();
+        if (input.length > 0) {
+            c.write(input);
+        }
+        if (fin) {
+            c.shutdownOutput();
+        }
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                Outcome o = wait.on(c);
+                return new Observed(what, o, (System.nanoTime() - t0) / 1_000_000, null);
+            } catch (AssertionError e) {
+                return new Observed(what, null, (System.nanoTime() - t0) / 1_000_000, e);
+            } catch (IOException e) {
+                throw new CompletionException(e);
+            }
+        }, WAITERS);
+    }
+
+    private static Observed join(CompletableFuture<Observed> f) throws IOException {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw e;
+        }
+    }
+
+    /** Sends every input on a connection of its own, all at once, and requires each to be refused. */
+    private static void expectRefused(Harness h, String requirement, Map<String, byte[]> inputs) throws IOException {
+        List<CompletableFuture<Observed>> all = new ArrayList<>();
+        for (Map.Entry<String, byte[]> e : inputs.entrySet()) {
+            all.add(refusal(h, e.getKey(), e.getValue(), false, requirement));
+        }
+        check(all);
+    }
+
+    /** Fails with every refusal that did not happen, in the standard message shape. */
+    private static void check(List<CompletableFuture<Observed>> all) throws IOException {
+        List<AssertionError> failures = new ArrayList<>();
+        for (CompletableFuture<Observed> f : all) {
+            Observed o = join(f);
+            if (o.failure() != null) {
+                failures.add(o.failure());
+            }
+        }
+        if (failures.size() == 1) {
+            throw failures.get(0);
+        }
+        if (!failures.isEmpty()) {
+            throw new AssertionError(failures.size() + " of " + all.size() + " inputs were not refused:\n"
+                    + failures.stream().map(AssertionError::getMessage).collect(Collectors.joining("\n")));
+        }
+    }
+
+    // ---- building bad headers from a valid one ----
+
+    /** A valid command-1 header of the target's profile to {@code destination}. */
+    private static byte[] validHeader(Harness h, InetSocketAddress destination) {
+        return VlessConnection.encode(h.request(h.target().user(), VlessCommand.TCP, destination));
+    }
+
+    /** Where the command byte sits: after version and user ID, and in v0 after the (empty) addons too. */
+    private static int commandAt(Harness h) {
+        return h.target().profile() == Profile.V0 ? 18 : 17;
+    }
+
+    /** A copy of {@code header} with {@code values} written from {@code at}. */
+    private static byte[] with(byte[] header, int at, int... values) {
+        byte[] out = header.clone();
+        for (int i = 0; i < values.length; i++) {
+            out[at + i] = (byte) values[i];
+        }
+        return out;
+    }
+
+    private static byte[] withUser(byte[] header, UUID user) {
+        byte[] out = header.clone();
+        ByteBuffer.wrap(out, 1, 16).putLong(user.getMostSignificantBits()).putLong(user.getLeastSignificantBits());
+        return out;
+    }
+
+    /** {@code header} up to its address type, then a domain address of exactly {@code name}'s bytes. */
+    private static byte[] withDomain(Harness h, byte[] header, byte[] name) {
+        int typeAt = commandAt(h) + 3;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(header, 0, typeAt);
+        out.write(0x02);
+        out.write(name.length);
+        out.write(name, 0, name.length);
+        return out.toByteArray();
+    }
+
+    /** Each input followed by a payload, so that a target that wrongly accepts one echoes it back. */
+    private static Map<String, byte[]> withPayload(Map<String, byte[]> inputs) {
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        inputs.forEach((k, v) -> out.put(k, v == HTTP_PROBE ? v : VlessConnection.concat(v, PING)));
+        return out;
+    }
+
+    private static void sleepUntil(long startNanos, long offsetMs) throws InterruptedException {
+        long left = startNanos + TimeUnit.MILLISECONDS.toNanos(offsetMs) - System.nanoTime();
+        if (left > 0) {
+            TimeUnit.NANOSECONDS.sleep(left);
+        }
+    }
+}
