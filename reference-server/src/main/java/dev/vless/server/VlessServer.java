@@ -127,7 +127,10 @@ public final class VlessServer implements AutoCloseable {
             w.addListener(x -> b.addListener(y -> done.complete(null)));
         };
         if (ch != null) {
-            ch.close().addListener(f -> rest.run());
+            // Client connections first, each closed by its own event loop while every loop still runs. Left to the
+            // loops' shutdown, a close requested by another loop (a NAT context closing a CRUMFURS, say) could be
+            // rejected by a loop already terminating, and that socket stayed open after stop() had completed.
+            ch.close().addListener(f -> runtime.closeConnections().addListener(g -> rest.run()));
         } else {
             rest.run();
         }

@@ -1,7 +1,6 @@
 package dev.vless.server.internal;
 
 import dev.vless.server.TlsConfig;
-import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -33,8 +32,11 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * Builds the server's TLS context: OpenSSL (BoringSSL) when Netty's native library loads, the JDK's otherwise; TLS 1.3
- * (TLS-2) with 1.2 allowed for older clients.
+ * Builds the server's TLS context: the JDK's TLS, 1.3 (TLS-2) with 1.2 allowed for older clients.
+ *
+ * <p>Not OpenSSL, although Netty's BoringSSL is on the class path: Netty's OpenSSL engine closes its outbound side as
+ * soon as it receives a close_notify, so a client that ends its direction inside TLS 1.3 lost the rest of the
+ * response (TCP-3, D21: each direction's end is passed on by itself). The JDK engine supports the TLS 1.3 half-close.
  */
 public final class TlsContexts {
 
@@ -86,12 +88,12 @@ public final class TlsContexts {
     }
 
     private static SslContextBuilder builder(SslContextBuilder b) {
-        return b.sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
+        return b.sslProvider(SslProvider.JDK) // TLS 1.3 half-close (TCP-3): see the class comment
                 .protocols("TLSv1.3", "TLSv1.2");
     }
 
     private static String describe() {
-        return "TLS 1.3 (" + (OpenSsl.isAvailable() ? "OpenSSL " + OpenSsl.versionString() : "JDK") + ")";
+        return "TLS 1.3 (JDK)";
     }
 
     private static X509Certificate selfSign(KeyPair pair, String serverName) throws GeneralSecurityException {

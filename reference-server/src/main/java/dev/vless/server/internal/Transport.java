@@ -1,5 +1,6 @@
 package dev.vless.server.internal;
 
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -18,8 +19,11 @@ import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Inet6Address;
+import java.net.StandardProtocolFamily;
+import java.nio.channels.spi.SelectorProvider;
 
 /** Native epoll where it is available, NIO otherwise: the channel types and event loops of one choice. */
 public final class Transport {
@@ -60,6 +64,22 @@ public final class Transport {
     public ChannelFactory<DatagramChannel> datagramChannel(InetAddress address) {
         SocketProtocolFamily family = address instanceof Inet6Address ? SocketProtocolFamily.INET6
                 : SocketProtocolFamily.INET;
-        return epoll ? () -> new EpollDatagramChannel(family) : () -> new NioDatagramChannel(family);
+        if (epoll) {
+            return () -> new EpollDatagramChannel(family);
+        }
+        // NIO: open the JDK channel here and keep it, because NioDatagramChannel never sends an empty datagram and
+        // hides the channel that can (see UdpSockets.send).
+        StandardProtocolFamily jdkFamily = family == SocketProtocolFamily.INET6 ? StandardProtocolFamily.INET6
+                : StandardProtocolFamily.INET;
+        return () -> {
+            try {
+                java.nio.channels.DatagramChannel jdk = SelectorProvider.provider().openDatagramChannel(jdkFamily);
+                NioDatagramChannel ch = new NioDatagramChannel(jdk);
+                ch.attr(UdpSockets.JDK_CHANNEL).set(jdk);
+                return ch;
+            } catch (IOException e) {
+                throw new ChannelException("cannot open a UDP socket", e);
+            }
+        };
     }
 }

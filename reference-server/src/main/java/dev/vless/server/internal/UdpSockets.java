@@ -1,16 +1,26 @@
 package dev.vless.server.internal;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.EpollDatagramChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.unix.Socket;
+import io.netty.util.AttributeKey;
+import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 
 /** Opens the server's outbound UDP sockets, all with the same options. */
 public final class UdpSockets {
@@ -18,7 +28,55 @@ public final class UdpSockets {
     /** Receive buffer per read: room for the largest datagram, so nothing is ever truncated (UDP-4). */
     public static final int RECEIVE_BUFFER = 65536;
 
+    /** The JDK channel under an NIO datagram channel, kept by {@link Transport} so that empty datagrams can be sent. */
+    static final AttributeKey<java.nio.channels.DatagramChannel> JDK_CHANNEL =
+            AttributeKey.valueOf(UdpSockets.class, "jdkChannel");
+
+    /** A direct buffer that is only ever read from index 0 to 0: the payload of an empty datagram. */
+    private static final ByteBuffer NOTHING = ByteBuffer.allocateDirect(1);
+
     private UdpSockets() {
+    }
+
+    /**
+     * Sends {@code payload} to {@code target} from {@code ch}, taking the buffer over. Netty's datagram channels (NIO
+     * and epoll alike) treat a write of zero bytes as done without sending anything, yet an empty datagram is valid
+     * and must be relayed (UDP-2); those are handed to the socket directly, on its event loop so that they stay in
+     * order with the datagrams written before them (unless those are still queued because the socket is full).
+     */
+    public static ChannelFuture send(DatagramChannel ch, ByteBuf payload, InetSocketAddress target) {
+        if (payload.isReadable()) {
+            return ch.writeAndFlush(new DatagramPacket(payload, target));
+        }
+        payload.release();
+        ChannelPromise promise = ch.newPromise();
+        if (ch.eventLoop().inEventLoop()) {
+            sendEmpty(ch, target, promise);
+        } else {
+            ch.eventLoop().execute(() -> sendEmpty(ch, target, promise));
+        }
+        return promise;
+    }
+
+    private static void sendEmpty(DatagramChannel ch, InetSocketAddress target, ChannelPromise promise) {
+        if (!ch.isActive()) {
+            promise.setFailure(new ClosedChannelException());
+            return;
+        }
+        try {
+            if (ch instanceof EpollDatagramChannel epoll) {
+                ((Socket) epoll.fd()).sendTo(NOTHING, 0, 0, target.getAddress(), target.getPort());
+            } else {
+                java.nio.channels.DatagramChannel jdk = ch.attr(JDK_CHANNEL).get();
+                if (jdk == null) {
+                    throw new IOException("cannot send an empty datagram on " + ch.getClass().getSimpleName());
+                }
+                jdk.send(ByteBuffer.allocate(0), target);
+            }
+            promise.setSuccess();
+        } catch (IOException | RuntimeException e) {
+            promise.setFailure(e);
+        }
     }
 
     /**

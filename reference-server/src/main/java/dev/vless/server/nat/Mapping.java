@@ -2,9 +2,9 @@ package dev.vless.server.nat;
 
 import dev.vless.server.DropReason;
 import dev.vless.server.internal.ServerMetrics;
+import dev.vless.server.internal.UdpSockets;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.socket.DatagramPacket;
 import java.net.InetSocketAddress;
 
 /**
@@ -57,6 +57,6 @@ public final class Mapping {
         socket.lastOutboundNanos = now;
         dialed.lastSeenNanos = now;
         metrics.datagramsOut.increment();
-        socket.channel.writeAndFlush(new DatagramPacket(payload, target)).addListener(onSent);
+        UdpSockets.send(socket.channel, payload, target).addListener(onSent); // empty datagrams too (UDP-2)
     }
 }

@@ -30,6 +30,8 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private int heldBytes;
     private boolean ready;
+    /** The client ended its stream before the socket was ready: close once the held frames have gone out. */
+    private boolean closeWhenReady;
 
     AbstractUdpRelay(ServerRuntime runtime, InetSocketAddress target) {
         this.runtime = runtime;
@@ -56,6 +58,10 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
             send(held.poll());
         }
         heldBytes = 0;
+        if (closeWhenReady) {
+            channel.close(); // UDP-8, after the frames that came before the end were sent (UDP-3)
+            return;
+        }
         channel.config().setAutoRead(true);
     }
 
@@ -111,7 +117,13 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent) {
-            ctx.close(); // UDP-8
+            if (ready) {
+                ctx.close(); // UDP-8
+            } else {
+                // A client may send its header, a frame and its end of stream in one go; closing now dropped the
+                // held frames unsent. ready() closes once they are out.
+                closeWhenReady = true;
+            }
         } else {
             ctx.fireUserEventTriggered(evt);
         }

@@ -40,12 +40,15 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        // The acknowledgement is written here, on the channel's loop, before the context can send any UMFURS (CRF-1).
-        ctx.writeAndFlush(CrumfursAck.INSTANCE);
         channel.config().setAutoRead(true);
         InetSocketAddress client = (InetSocketAddress) channel.remoteAddress();
         runtime.nat.withContext(user, client.getAddress(), c -> {
             context = c;
+            // The acknowledgement goes out only once this channel is the context's CRUMFURS, so that a client that
+            // has read 0x14 receives every later UMFURS (an ack written before the attach left a window in which
+            // datagrams went to the replaced channel or were dropped). Written from the context's loop, as every
+            // UMFURS is, so that it precedes them all (CRF-1).
+            channel.writeAndFlush(CrumfursAck.INSTANCE);
             c.attachCrumfurs(this);
             if (!channel.isActive()) {
                 c.detachCrumfurs(this);

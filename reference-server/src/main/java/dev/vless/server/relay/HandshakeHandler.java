@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -167,7 +168,10 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
             ctx.fireChannelRead(b);
         }
         held.clear();
-        if (inputShutdown) {
+        // The channel's own state, not only the event seen here: when a header is cut short by the client's end of
+        // stream, the decoder fails on that very event and swallows it, and in DISCARDING it is not recorded, so a
+        // fallback was handed the bytes but never the end of stream and waited for more (ERR-2: the connection whole).
+        if (inputShutdown || ctx.channel() instanceof DuplexChannel d && d.isInputShutdown()) {
             ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
         }
         ctx.pipeline().remove(this);

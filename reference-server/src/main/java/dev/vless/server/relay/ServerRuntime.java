@@ -8,7 +8,11 @@ import dev.vless.server.internal.UserRegistry;
 import dev.vless.server.nat.NatSettings;
 import dev.vless.server.nat.NatTable;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.ChannelGroupFuture;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.ssl.SslContext;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.util.concurrent.atomic.AtomicLong;
 
 /** What every connection's handlers share: configuration, counters, users, the NAT table, the resolver. */
@@ -23,6 +27,8 @@ public final class ServerRuntime implements AutoCloseable {
     final NatTable nat;
     /** Orders command-2 connections by the moment their header completed (DLV-1). */
     final AtomicLong udpSequence = new AtomicLong();
+    /** Every open client connection, so that stopping can close them while their event loops still run. */
+    final ChannelGroup connections = new DefaultChannelGroup("vless-connections", GlobalEventExecutor.INSTANCE);
 
     /** Creates the shared state of a server. */
     public ServerRuntime(VlessServerConfig config, ServerMetrics metrics, Transport transport, EventLoopGroup workers,
@@ -33,6 +39,11 @@ public final class ServerRuntime implements AutoCloseable {
         this.sslContext = sslContext;
         this.users = new UserRegistry(config.users());
         this.nat = new NatTable(NatSettings.of(config), metrics, transport, workers);
+    }
+
+    /** Closes every client connection; the future completes once all are closed. */
+    public ChannelGroupFuture closeConnections() {
+        return connections.close();
     }
 
     /** Closes the NAT table and the resolver. */

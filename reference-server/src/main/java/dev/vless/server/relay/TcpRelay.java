@@ -99,7 +99,7 @@ final class TcpRelay {
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 outbound.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
                     if (f.isSuccess()) {
-                        inbound.read();
+                        readMore(inbound);
                     } else {
                         f.channel().close();
                         closeOnFlush(inbound);
@@ -131,8 +131,8 @@ final class TcpRelay {
 
     /** Starts reading both sides once the relay is in place. */
     void start() {
-        inbound.read();
-        outbound.read();
+        readMore(inbound);
+        readMore(outbound);
     }
 
     private void fromTarget(Object msg) {
@@ -142,7 +142,7 @@ final class TcpRelay {
         }
         inbound.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
             if (f.isSuccess()) {
-                outbound.read();
+                readMore(outbound);
             } else {
                 f.channel().close();
                 closeOnFlush(outbound);
@@ -172,6 +172,18 @@ final class TcpRelay {
         if (clientEnded && targetEnded) {
             closeOnFlush(inbound);
             closeOnFlush(outbound);
+        }
+    }
+
+    /**
+     * Asks {@code ch} for more input unless its input has already ended. Reading an ended side is pointless, and on
+     * some epoll implementations (gVisor's) re-arming EPOLLIN after a half-close fails with ENOENT, which closed the
+     * whole connection and lost data still in flight the other way (a client that sends a request and shuts its
+     * output at once never saw the response).
+     */
+    private static void readMore(Channel ch) {
+        if (!(ch instanceof DuplexChannel duplex) || !duplex.isInputShutdown()) {
+            ch.read();
         }
     }
 

@@ -102,7 +102,7 @@ final class V0UdpRelay extends AbstractUdpRelay {
             return;
         }
         runtime.metrics.datagramsOut.increment();
-        socket.writeAndFlush(new DatagramPacket(payload, target)).addListener(f -> {
+        UdpSockets.send(socket, payload, target).addListener(f -> { // empty datagrams too (UDP-2)
             if (!f.isSuccess()) {
                 runtime.metrics.drop(DropReason.SEND_FAILED);
             }

@@ -21,6 +21,7 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
+        runtime.connections.add(ch); // removed again when it closes
         runtime.metrics.connectionsAccepted.increment();
         runtime.metrics.connectionsOpen.increment();
         ch.closeFuture().addListener(f -> runtime.metrics.connectionsOpen.decrement());

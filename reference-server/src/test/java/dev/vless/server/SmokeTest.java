@@ -9,7 +9,6 @@ import dev.vless.codec.VlessRequest;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.DataInputStream;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -21,7 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-class SmokeIT {
+class SmokeTest {
     static final UUID USER = UUID.randomUUID();
 
     static byte[] header(VlessRequest r) {

@@ -1,0 +1,243 @@
+package dev.vless.server;
+
+import static dev.vless.server.testing.TestClient.ascii;
+import static dev.vless.server.testing.TestClient.v1;
+import static dev.vless.server.testing.VlessServerExtension.USER;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.vless.codec.VlessCommand;
+import dev.vless.codec.VlessRequest;
+import dev.vless.server.testing.TcpEchoServer;
+import dev.vless.server.testing.TestClient;
+import dev.vless.server.testing.UdpPeer;
+import dev.vless.server.testing.VlessServerExtension;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.MessageDigest;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.HexFormat;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The TLS listener (§17): self-signed and PEM certificates, relaying TCP, UDP and CRUMFURS inside TLS. */
+class TlsTest {
+
+    private static TcpEchoServer echo;
+
+    @BeforeAll
+    static void startEcho() throws IOException {
+        echo = TcpEchoServer.start();
+    }
+
+    @AfterAll
+    static void stopEcho() throws IOException {
+        echo.close();
+    }
+
+    static VlessServer start(TlsConfig tls) throws Exception {
+        return VlessServer.builder()
+                .listen(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))
+                .user(USER)
+                .tls(tls)
+                .destinations(DestinationFilter.allowingLoopback())
+                .ioThreads(2)
+                .build().start().get(10, TimeUnit.SECONDS);
+    }
+
+    /** Trusts any server certificate and remembers the chain it was shown. */
+    static final class RecordingTrustManager implements X509TrustManager {
+        volatile X509Certificate[] chain;
+
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            throw new UnsupportedOperationException("client side only");
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            this.chain = chain.clone();
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    }
+
+    static TestClient connectTls(VlessServer server, TrustManager trust) throws Exception {
+        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+        ctx.init(null, new TrustManager[] {trust}, null);
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket();
+        s.connect(server.localAddress(), 5000);
+        s.setSoTimeout(5000);
+        s.startHandshake();
+        assertThat(s.getSession().getProtocol()).as("TLS-2").isEqualTo("TLSv1.3");
+        return TestClient.over(s);
+    }
+
+    static String fingerprint(X509Certificate cert) throws Exception {
+        return HexFormat.ofDelimiter(":").withUpperCase()
+                .formatHex(MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
+    }
+
+    @Test
+    @DisplayName("TLS-1, TLS-2 · a self-signed server relays TCP, and its fingerprint is the certificate the client saw")
+    void selfSignedServerRelaysTcp() throws Exception {
+        RecordingTrustManager trust = new RecordingTrustManager();
+        try (VlessServer server = start(TlsConfig.selfSigned("localhost"));
+             TestClient c = connectTls(server, trust)) {
+            c.sendHeader(v1(USER, VlessCommand.TCP, echo.address()), ascii("inside tls"));
+            assertThat(c.readAscii(10)).isEqualTo("inside tls");
+            assertThat(server.certificateFingerprint()).isEqualTo(fingerprint(trust.chain[0]));
+            assertThat(trust.chain[0].getSubjectX500Principal().getName()).isEqualTo("CN=localhost");
+        }
+    }
+
+    @Test
+    @DisplayName("TCP-3 · inside TLS 1.3 the client's close_notify ends only its direction; the answer still arrives")
+    void closeNotifyIsAHalfClose() throws Exception {
+        try (TcpEchoServer target = TcpEchoServer.start((s, conn) -> {
+            TcpEchoServer.drainAndRecord(s, conn);
+            s.getOutputStream().write(("got " + conn.received().length).getBytes(StandardCharsets.US_ASCII));
+        });
+             VlessServer server = start(TlsConfig.selfSigned("localhost"));
+             TestClient c = connectTls(server, new RecordingTrustManager())) {
+            c.sendHeader(v1(USER, VlessCommand.TCP, target.address()), ascii("12345"));
+            c.shutdownOutput(); // SSLSocket: sends close_notify and keeps reading
+            assertThat(target.connection(0).awaitEnd(Duration.ofSeconds(5))).isTrue();
+            assertThat(new String(c.readToEnd(), StandardCharsets.US_ASCII)).isEqualTo("got 5");
+        }
+    }
+
+    @Test
+    @DisplayName("TLS-1 · UDP and CRUMFURS work inside TLS")
+    void udpAndCrumfursInsideTls() throws Exception {
+        try (VlessServer server = start(TlsConfig.selfSigned("localhost"));
+             UdpPeer a = UdpPeer.bind("127.0.0.2").echoing();
+             UdpPeer b = UdpPeer.bind("127.0.0.3");
+             TestClient crf = connectTls(server, new RecordingTrustManager());
+             TestClient udp = connectTls(server, new RecordingTrustManager())) {
+            crf.sendHeader(VlessRequest.crumfurs(USER)).expectCrumfursAck();
+            udp.sendHeader(v1(USER, VlessCommand.UDP, a.address()), TestClient.frame(ascii("ping")));
+            InetSocketAddress mapped = a.receive().source();
+            assertThat(udp.readFrame()).isEqualTo(ascii("ping"));
+            b.send("from b", mapped);
+            TestClient.Umfurs m = crf.readUmfurs();
+            assertThat(m.source()).isEqualTo(b.address());
+            assertThat(m.text()).isEqualTo("from b");
+        }
+    }
+
+    @Test
+    @DisplayName("TLS-1 · a PEM certificate and PKCS#8 key are served, and a client trusting only them connects")
+    void pemCertificateIsServed(@TempDir Path dir) throws Exception {
+        KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
+        gen.initialize(256);
+        KeyPair pair = gen.generateKeyPair();
+        X509Certificate cert = selfSigned(pair, "localhost");
+        Path certFile = dir.resolve("cert.pem");
+        Path keyFile = dir.resolve("key.pem");
+        Files.writeString(certFile, pem("CERTIFICATE", cert.getEncoded()));
+        Files.writeString(keyFile, pem("PRIVATE KEY", pair.getPrivate().getEncoded()));
+
+        KeyStore anchors = KeyStore.getInstance(KeyStore.getDefaultType());
+        anchors.load(null, null);
+        anchors.setCertificateEntry("server", cert);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(anchors);
+
+        try (VlessServer server = start(TlsConfig.pem(certFile, keyFile));
+             TestClient c = connectTls(server, tmf.getTrustManagers()[0])) {
+            assertThat(server.certificateFingerprint()).isEqualTo(fingerprint(cert));
+            c.sendHeader(v1(USER, VlessCommand.TCP, echo.address()), ascii("pem"));
+            assertThat(c.readAscii(3)).isEqualTo("pem");
+        }
+    }
+
+    @Test
+    @DisplayName("ERR-4 · the deadline covers TLS: no TLS at all, or TLS but no header, is closed at the deadline")
+    void handshakeDeadlineCoversTls() throws Exception {
+        try (VlessServer server = VlessServer.builder()
+                .listen(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))
+                .user(USER)
+                .tls(TlsConfig.selfSigned("localhost"))
+                .handshakeTimeout(VlessServerExtension.SHORT_HANDSHAKE)
+                .build().start().get(10, TimeUnit.SECONDS)) {
+            try (TestClient silent = TestClient.connect(server.localAddress())) {
+                assertThat(silent.assertNoByteAndClosedWithin(VlessServerExtension.SHORT_HANDSHAKE.plusSeconds(1)))
+                        .isGreaterThanOrEqualTo(VlessServerExtension.SHORT_HANDSHAKE.minusMillis(100));
+            }
+            try (TestClient tlsOnly = connectTls(server, new RecordingTrustManager())) {
+                // TLS itself may say goodbye (close_notify); what matters is that no VLESS byte comes and it ends.
+                tlsOnly.assertEndOfStream();
+                assertThat(tlsOnly.sinceConnect()).isLessThan(VlessServerExtension.SHORT_HANDSHAKE.plusSeconds(1));
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("a key file that holds no key fails at start with a message naming the file")
+    void unreadableKeyFailsAtStart(@TempDir Path dir) throws Exception {
+        KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
+        gen.initialize(256);
+        Path certFile = dir.resolve("cert.pem");
+        Path keyFile = dir.resolve("not-a-key.pem");
+        Files.writeString(certFile, pem("CERTIFICATE", selfSigned(gen.generateKeyPair(), "localhost").getEncoded()));
+        Files.writeString(keyFile, pem("PRIVATE KEY", new byte[] {1, 2, 3, 4}));
+        VlessServer server = VlessServer.builder().user(USER).tls(TlsConfig.pem(certFile, keyFile)).build();
+        try {
+            assertThatThrownBy(() -> server.start().get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().hasMessageContaining("not-a-key.pem");
+        } finally {
+            server.close();
+        }
+    }
+
+    static X509Certificate selfSigned(KeyPair pair, String name) throws Exception {
+        X500Name subject = new X500Name("CN=" + name);
+        Instant now = Instant.now();
+        JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, BigInteger.valueOf(now.toEpochMilli()),
+                Date.from(now.minusSeconds(3600)), Date.from(now.plus(Duration.ofDays(1))), subject, pair.getPublic());
+        b.addExtension(Extension.subjectAlternativeName, false,
+                new GeneralNames(new GeneralName(GeneralName.dNSName, name)));
+        return new JcaX509CertificateConverter()
+                .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate())));
+    }
+
+    static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+                + "\n-----END " + type + "-----\n";
+    }
+}
