@@ -1,0 +1,2 @@
+/** The {@code vless-client} command line. */
+package dev.vless.client.cli;

@@ -1,0 +1,5 @@
+/**
+ * The client's machinery behind the SOCKS5 front: connections to the VLESS server, the TCP relay, UDP associations,
+ * one command-2 connection per remote address, and the CRUMFURS channel with its re-opening. Not API.
+ */
+package dev.vless.client.internal;
