@@ -150,7 +150,8 @@ public final class ConformanceExtension
         return rules.isEmpty() ? RuleLevel.MUST : best;
     }
 
-    private static final class CloseableHarness implements ExtensionContext.Store.CloseableResource {
+    // AutoCloseable as well: newer JUnit versions close store values through it and warn about the old interface.
+    private static final class CloseableHarness implements ExtensionContext.Store.CloseableResource, AutoCloseable {
         final Harness harness;
 
         CloseableHarness(Harness harness) {

@@ -84,6 +84,7 @@ public final class VlessServer implements AutoCloseable {
                     .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
                             new WriteBufferWaterMark(config.maxUnsentBytes() / 2, config.maxUnsentBytes()))
                     .childHandler(new VlessChannelInitializer(runtime));
+            transport.keepAliveOptions().forEach(b::childOption);
             b.bind(config.listenAddress()).addListener(f -> {
                 if (f.isSuccess()) {
                     serverChannel = ((io.netty.channel.ChannelFuture) f).channel();

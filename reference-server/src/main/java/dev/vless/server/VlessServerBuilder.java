@@ -202,7 +202,7 @@ public final class VlessServerBuilder {
         return this;
     }
 
-    /** Event loop threads; 0 for one per core. */
+    /** Event loop threads; 0 for Netty's default, two per core. */
     public VlessServerBuilder ioThreads(int n) {
         this.ioThreads = atLeast(n, 0, "I/O threads");
         return this;

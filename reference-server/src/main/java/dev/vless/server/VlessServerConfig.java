@@ -30,7 +30,7 @@ import java.util.UUID;
  * @param outboundIpv4           the address IPv4 context sockets bind, or {@code null} for the wildcard (NAT-10)
  * @param outboundIpv6           the address IPv6 context sockets bind, or {@code null} for the wildcard (NAT-10)
  * @param statsInterval          how often counters are logged, or {@link Duration#ZERO} for never
- * @param ioThreads              event loop threads, 0 for one per core
+ * @param ioThreads              event loop threads, 0 for Netty's default (two per core)
  * @param nativeTransport        whether to use epoll when it is available
  */
 public record VlessServerConfig(

@@ -224,6 +224,45 @@ class TlsTest {
         }
     }
 
+    @Test
+    @DisplayName("a key that does not belong to the certificate fails at start, not at every handshake")
+    void mismatchedKeyFailsAtStart(@TempDir Path dir) throws Exception {
+        KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
+        gen.initialize(256);
+        Path certFile = dir.resolve("cert.pem");
+        Path keyFile = dir.resolve("other-key.pem");
+        Files.writeString(certFile, pem("CERTIFICATE", selfSigned(gen.generateKeyPair(), "localhost").getEncoded()));
+        Files.writeString(keyFile, pem("PRIVATE KEY", gen.generateKeyPair().getPrivate().getEncoded()));
+        VlessServer server = VlessServer.builder().user(USER).tls(TlsConfig.pem(certFile, keyFile)).build();
+        try {
+            assertThatThrownBy(() -> server.start().get(10, TimeUnit.SECONDS))
+                    .isInstanceOf(ExecutionException.class)
+                    .cause().hasMessageContaining("other-key.pem does not belong to");
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    @DisplayName("TLS-1 · with the OpenSSL provider (BoringSSL where it loads) TLS relays TCP, UDP and CRUMFURS too")
+    void openSslProviderServes() throws Exception {
+        try (VlessServer server = start(TlsConfig.selfSigned("localhost").withProvider(TlsConfig.Provider.OPENSSL));
+             UdpPeer b = UdpPeer.bind("127.0.0.3");
+             UdpPeer a = UdpPeer.bind("127.0.0.2").echoing();
+             TestClient tcp = connectTls(server, new RecordingTrustManager());
+             TestClient crf = connectTls(server, new RecordingTrustManager());
+             TestClient udp = connectTls(server, new RecordingTrustManager())) {
+            tcp.sendHeader(v1(USER, VlessCommand.TCP, echo.address()), ascii("openssl"));
+            assertThat(tcp.readAscii(7)).isEqualTo("openssl");
+            crf.sendHeader(VlessRequest.crumfurs(USER)).expectCrumfursAck();
+            udp.sendHeader(v1(USER, VlessCommand.UDP, a.address()), TestClient.frame(ascii("ping")));
+            InetSocketAddress mapped = a.receive().source();
+            assertThat(udp.readFrame()).isEqualTo(ascii("ping"));
+            b.send("from b", mapped);
+            assertThat(crf.readUmfurs().text()).isEqualTo("from b");
+        }
+    }
+
     static X509Certificate selfSigned(KeyPair pair, String name) throws Exception {
         X500Name subject = new X500Name("CN=" + name);
         Instant now = Instant.now();

@@ -125,6 +125,12 @@ public final class ServerCommand {
                         + "share links (default: ${DEFAULT-VALUE}).")
         String selfSignedName = "localhost";
 
+        @Option(names = "--tls-provider", paramLabel = "jdk|openssl",
+                description = "TLS engine: jdk passes a TLS 1.3 close_notify on as the end of one direction (TCP "
+                        + "half-close); openssl (BoringSSL, when it loads) is faster but ends both directions on a "
+                        + "close_notify (default: ${DEFAULT-VALUE}).")
+        String provider = "jdk";
+
         @Option(names = "--plaintext-for-testing",
                 description = "No TLS at all: only for tests, or behind a TLS terminator on the same host. "
                         + "User IDs and traffic then cross the network in clear text.")
@@ -427,6 +433,18 @@ public final class ServerCommand {
     }
 
     private TlsConfig tlsConfig() throws UsageException {
+        TlsConfig config = tlsMaterialConfig();
+        switch (tls.provider.trim().toLowerCase(Locale.ROOT)) {
+            case "jdk":
+                return config.withProvider(TlsConfig.Provider.JDK);
+            case "openssl":
+                return config.withProvider(TlsConfig.Provider.OPENSSL);
+            default:
+                throw new UsageException("--tls-provider " + tls.provider + " is unknown (expected: jdk or openssl)");
+        }
+    }
+
+    private TlsConfig tlsMaterialConfig() throws UsageException {
         Tls t = tls;
         boolean nameGiven = given("--self-signed-name");
         if (t.plaintext) {

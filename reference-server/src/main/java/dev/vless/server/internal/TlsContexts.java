@@ -1,6 +1,7 @@
 package dev.vless.server.internal;
 
 import dev.vless.server.TlsConfig;
+import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -32,11 +33,10 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * Builds the server's TLS context: the JDK's TLS, 1.3 (TLS-2) with 1.2 allowed for older clients.
- *
- * <p>Not OpenSSL, although Netty's BoringSSL is on the class path: Netty's OpenSSL engine closes its outbound side as
- * soon as it receives a close_notify, so a client that ends its direction inside TLS 1.3 lost the rest of the
- * response (TCP-3, D21: each direction's end is passed on by itself). The JDK engine supports the TLS 1.3 half-close.
+ * Builds the server's TLS context: TLS 1.3 (TLS-2) with 1.2 allowed for older clients, on the engine the configuration
+ * names — the JDK's by default, since Netty's OpenSSL engine closes its outbound side as soon as it receives a
+ * close_notify, so a client that ends its direction inside TLS 1.3 would lose the rest of the response (TCP-3, D21).
+ * OpenSSL (BoringSSL) is there for operators who want its speed and do not need TLS half-close.
  */
 public final class TlsContexts {
 
@@ -59,22 +59,31 @@ public final class TlsContexts {
                 SslContext ctx;
                 try {
                     ctx = builder(SslContextBuilder.forServer(config.certificate().toFile(),
-                            config.privateKey().toFile())).build();
+                            config.privateKey().toFile()), config.provider()).build();
                 } catch (IllegalArgumentException | javax.net.ssl.SSLException e) {
                     throw new IllegalArgumentException(config.privateKey()
                             + ": cannot use this key with the certificate (expected: an unencrypted PKCS#8 PEM key"
                             + " matching " + config.certificate() + "): " + e.getMessage(), e);
                 }
-                return new TlsMaterial(ctx, fingerprint(cert), describe() + ", certificate " + config.certificate());
+                try {
+                    if (!PemKeys.matches(cert, PemKeys.read(config.privateKey()))) {
+                        throw new IllegalArgumentException(config.privateKey() + " does not belong to "
+                                + config.certificate() + " (expected: the private key the certificate was issued for)");
+                    }
+                } catch (PemKeys.KeyException e) {
+                    throw new IllegalArgumentException(e.getMessage() + " (expected: an unencrypted PEM private key)");
+                }
+                return new TlsMaterial(ctx, fingerprint(cert), describe(config.provider()) + ", certificate "
+                        + config.certificate());
             }
             case SELF_SIGNED: {
                 KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
                 gen.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
                 KeyPair pair = gen.generateKeyPair();
                 X509Certificate cert = selfSign(pair, config.serverName());
-                SslContext ctx = builder(SslContextBuilder.forServer(pair.getPrivate(), cert)).build();
+                SslContext ctx = builder(SslContextBuilder.forServer(pair.getPrivate(), cert), config.provider()).build();
                 return new TlsMaterial(ctx, fingerprint(cert),
-                        describe() + ", self-signed for " + config.serverName());
+                        describe(config.provider()) + ", self-signed for " + config.serverName());
             }
             default:
                 throw new AssertionError(config.mode());
@@ -87,13 +96,20 @@ public final class TlsContexts {
         return HexFormat.ofDelimiter(":").withUpperCase().formatHex(digest);
     }
 
-    private static SslContextBuilder builder(SslContextBuilder b) {
-        return b.sslProvider(SslProvider.JDK) // TLS 1.3 half-close (TCP-3): see the class comment
+    private static SslContextBuilder builder(SslContextBuilder b, TlsConfig.Provider provider) {
+        return b.sslProvider(useOpenSsl(provider) ? SslProvider.OPENSSL : SslProvider.JDK)
                 .protocols("TLSv1.3", "TLSv1.2");
     }
 
-    private static String describe() {
-        return "TLS 1.3 (JDK)";
+    private static boolean useOpenSsl(TlsConfig.Provider provider) {
+        return provider == TlsConfig.Provider.OPENSSL && OpenSsl.isAvailable();
+    }
+
+    private static String describe(TlsConfig.Provider provider) {
+        if (useOpenSsl(provider)) {
+            return "TLS 1.3 (OpenSSL " + OpenSsl.versionString() + ")";
+        }
+        return provider == TlsConfig.Provider.OPENSSL ? "TLS 1.3 (JDK: OpenSSL unavailable here)" : "TLS 1.3 (JDK)";
     }
 
     private static X509Certificate selfSign(KeyPair pair, String serverName) throws GeneralSecurityException {

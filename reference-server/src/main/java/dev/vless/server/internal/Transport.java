@@ -50,6 +50,26 @@ public final class Transport {
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
     }
 
+    /** Seconds of idle before the first keepalive probe: TCP-4 asks for 60 or less; Linux defaults to 7200. */
+    public static final int KEEPALIVE_IDLE_SECONDS = 60;
+
+    /**
+     * The socket options that make TCP keepalive probe after {@link #KEEPALIVE_IDLE_SECONDS} (TCP-4), for this
+     * transport's channels; apply them with {@code option}/{@code childOption}.
+     */
+    public java.util.Map<io.netty.channel.ChannelOption<Integer>, Integer> keepAliveOptions() {
+        if (epoll) {
+            return java.util.Map.of(io.netty.channel.epoll.EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS,
+                    io.netty.channel.epoll.EpollChannelOption.TCP_KEEPINTVL, 15,
+                    io.netty.channel.epoll.EpollChannelOption.TCP_KEEPCNT, 4);
+        }
+        return java.util.Map.of(
+                io.netty.channel.socket.nio.NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE),
+                KEEPALIVE_IDLE_SECONDS,
+                io.netty.channel.socket.nio.NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPINTERVAL), 15,
+                io.netty.channel.socket.nio.NioChannelOption.of(jdk.net.ExtendedSocketOptions.TCP_KEEPCOUNT), 4);
+    }
+
     /** The listening channel type. */
     public Class<? extends ServerChannel> serverChannel() {
         return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;

@@ -46,7 +46,9 @@ final class TcpRelay {
     static void connect(Channel inbound, ServerRuntime runtime, InetSocketAddress target, boolean v0,
             Consumer<TcpRelay> done) {
         TcpRelay[] holder = new TcpRelay[1];
-        new Bootstrap()
+        Bootstrap b = new Bootstrap();
+        runtime.transport.keepAliveOptions().forEach(b::option); // TCP-4
+        b
                 .group(inbound.eventLoop())
                 .channel(runtime.transport.socketChannel())
                 .option(ChannelOption.AUTO_READ, false)

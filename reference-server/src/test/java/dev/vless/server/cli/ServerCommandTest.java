@@ -128,6 +128,13 @@ class ServerCommandTest {
     }
 
     @Test
+    void tlsProviderChoosesTheEngine() throws Exception {
+        assertThat(config("--user", U1).tls().provider()).isEqualTo(TlsConfig.Provider.JDK);
+        assertThat(config("--user", U1, "--tls-provider", "openssl").tls())
+                .isEqualTo(TlsConfig.selfSigned("localhost").withProvider(TlsConfig.Provider.OPENSSL));
+    }
+
+    @Test
     void selfSignedNameNamesTheCertificate() throws Exception {
         assertThat(config("--user", U1, "--self-signed-name", "vpn.example.com").tls())
                 .isEqualTo(TlsConfig.selfSigned("vpn.example.com"));
@@ -254,6 +261,7 @@ class ServerCommandTest {
         "--fallback no-such-host.invalid:80|--fallback: cannot resolve host 'no-such-host.invalid' (give an IP "
                 + "address or a name this machine can resolve)",
         "--mapping full-cone|--mapping 'full-cone' is not a mapping policy (expected: eim or per-destination)",
+        "--tls-provider boringssl|--tls-provider boringssl is unknown (expected: jdk or openssl)",
         "--udp-lifetime 0s|--udp-lifetime must be longer than zero (expected: such as 300s or 5m)",
         "--handshake-timeout 0|--handshake-timeout must be longer than zero (expected: such as 4s; clients need time "
                 + "for TLS and the request header)",
@@ -358,7 +366,8 @@ class ServerCommandTest {
             assertThat(String.join(" ", option.description())).as(option.longestName()).isNotBlank();
         }
         for (String name : List.of("--listen", "--user", "--users-file", "--cert", "--key", "--self-signed-name",
-                "--plaintext-for-testing", "--mapping", "--udp-lifetime", "--allow-short-udp-lifetime-for-testing",
+                "--plaintext-for-testing", "--tls-provider", "--mapping", "--udp-lifetime",
+                "--allow-short-udp-lifetime-for-testing",
                 "--handshake-timeout", "--cool-down", "--max-connections", "--max-table-entries",
                 "--max-sockets-per-context", "--max-udp-connections-per-context", "--max-unsent-bytes",
                 "--max-contexts-per-user", "--max-datagram-size", "--fallback", "--allow-destination",
