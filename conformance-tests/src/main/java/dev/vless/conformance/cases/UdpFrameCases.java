@@ -222,8 +222,7 @@ class UdpFrameCases {
 
     @Test
     @Tag("UDP-7")
-    @Tag("RSP-2")
-    @DisplayName("UDP-7 · RSP-2 · a v0 command-2 connection receives its target's datagrams but not a stranger's")
+    @DisplayName("UDP-7 · a v0 command-2 connection receives its target's datagrams but not a stranger's")
     void v0ConnectionIgnoresStrangers(Harness h) throws Exception {
         UdpPeer target = h.udpPeer(0);
         UdpPeer stranger = h.udpPeer(1);
