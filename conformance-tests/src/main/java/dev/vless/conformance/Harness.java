@@ -84,6 +84,20 @@ public final class Harness implements AutoCloseable {
     }
 
     /**
+     * A command-2 connection of the main user whose request names {@code address} exactly as given — for example an
+     * IPv4-mapped IPv6 address, which {@link #udp(InetSocketAddress)} would canonicalise first.
+     */
+    public UdpConnection udpTo(dev.vless.codec.VlessAddress address) throws IOException {
+        InetSocketAddress remote = address.toInetSocketAddress();
+        UdpConnection c = track(new UdpConnection(target, log, label("udp"), remote));
+        VlessRequest request = target.profile() == Profile.V0
+                ? VlessRequest.v0(target.user(), VlessCommand.UDP, address)
+                : VlessRequest.v1(target.user(), VlessCommand.UDP, address);
+        c.writeRequest(request, new byte[0]);
+        return c;
+    }
+
+    /**
      * A CRUMFURS channel of the main user whose acknowledgement has arrived.
      *
      * @throws AssertionError naming CRF-1 when the first byte is not 0x14 or does not come

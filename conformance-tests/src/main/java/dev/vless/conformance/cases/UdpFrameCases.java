@@ -221,6 +221,26 @@ class UdpFrameCases {
     }
 
     @Test
+    @Tag("ADR-4")
+    @DisplayName("ADR-4 · a target named as an IPv4-mapped IPv6 address is that IPv4 host: it gets the datagram and its"
+            + " reply comes back")
+    void ipv4MappedTargetIsTheIpv4Host(Harness h) throws Exception {
+        UdpPeer peer = h.udpPeer(0).echo();
+        java.net.InetAddress ip = peer.address().getAddress();
+        org.junit.jupiter.api.Assumptions.assumeTrue(ip instanceof java.net.Inet4Address,
+                "NOT APPLICABLE: the first peer address is not IPv4");
+        dev.vless.codec.VlessAddress mapped = new dev.vless.codec.VlessAddress(dev.vless.codec.VlessAddressType.IPV6,
+                "::ffff:" + ip.getHostAddress(), peer.address().getPort());
+        UdpConnection c = h.udpTo(mapped);
+        byte[] p = ascii("to ::ffff:" + ip.getHostAddress());
+        c.send(p);
+        String rule = "ADR-4: an IPv4-mapped IPv6 address is canonicalised to the IPv4 address before any lookup or"
+                + " comparison";
+        expectDatagram(h, peer, p, rule);
+        expectFrame(h, c, p, rule + " (the reply from the IPv4 host belongs to this connection)");
+    }
+
+    @Test
     @Tag("UDP-7")
     @DisplayName("UDP-7 · a v0 command-2 connection receives its target's datagrams but not a stranger's")
     void v0ConnectionIgnoresStrangers(Harness h) throws Exception {

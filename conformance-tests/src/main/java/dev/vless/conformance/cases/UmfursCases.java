@@ -62,6 +62,30 @@ class UmfursCases {
     }
 
     @Test
+    @Tag("UMF-2")
+    @Tag("UMF-6")
+    @DisplayName("UMF-2 · UMF-6 · every UMFURS names its source with address type 1 or 3 and a port other than 0")
+    void sourceFieldsAreWellFormed(Harness h) throws Exception {
+        Setup s = setUp(h);
+        List<UdpPeer> sources = List.of(h.udpPeer(1), h.udpPeer(2));
+        for (UdpPeer p : sources) {
+            p.send(s.mapped(), ascii("well-formed source"));
+        }
+        for (int i = 0; i < sources.size(); i++) {
+            // CrumfursChannel.receive refuses an address type other than 1 or 3 (UMF-2) with the rule in its message.
+            dev.vless.conformance.CrumfursChannel.Umfurs m = s.crumfurs().receive();
+            if (m == null) {
+                throw Expect.violation("UMF-2: a UMFURS for each datagram from an unknown source",
+                        sources.size() + " UMFURS", i + " within " + h.target().ioTimeout().toMillis() + " ms");
+            }
+            if (m.source().getPort() == 0) {
+                throw Expect.violation("UMF-6: a receiver treats a UMFURS with source port 0 as a protocol error, so a"
+                        + " server never sends one", "a source port in 1-65535", "source " + m.source());
+            }
+        }
+    }
+
+    @Test
     @Tag("UMF-4")
     @DisplayName("UMF-4 · datagrams from three sources (two ports on one host, another host) are each labelled with their own source")
     void everySourceLabelledWithItself(Harness h) throws Exception {
