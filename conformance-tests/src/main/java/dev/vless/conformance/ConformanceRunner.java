@@ -51,7 +51,8 @@ public final class ConformanceRunner {
                 description = (options.link() != null ? options.link() : "embedded reference server")
                         + " (unreachable: " + e.getMessage() + ")";
             }
-            Report report = collector.report(description, options.profile(), options.policy(), version());
+            Report report = collector.report(description, options.profile(), options.policy(), version(),
+                    !selection.tags().isEmpty());
             ReportWriter.write(report, options.reportDir());
             if (console != null) {
                 ReportWriter.printTable(report, console);

@@ -95,8 +95,17 @@ public final class ReportCollector implements TestExecutionListener {
                 facts, evidence == null ? List.of() : List.of(evidence.split("\n")));
     }
 
-    /** Builds the report once the run is over. */
+    /** Builds the report of a run of every case, once the run is over. */
     public Report report(String targetDescription, Profile profile, Policy policy, String suiteVersion) {
+        return report(targetDescription, profile, policy, suiteVersion, false);
+    }
+
+    /**
+     * Builds the report once the run is over; in a {@code partial} run (a selection) rules without cases were not
+     * selected rather than uncovered.
+     */
+    public Report report(String targetDescription, Profile profile, Policy policy, String suiteVersion,
+            boolean partial) {
         List<Report.CaseResult> all;
         synchronized (cases) {
             all = new ArrayList<>(cases);
@@ -114,7 +123,7 @@ public final class ReportCollector implements TestExecutionListener {
             } else if (mine.isEmpty()) {
                 v = Verdict.UNCOVERED;
                 note = rule.party() == Party.CLIENT ? "binds clients; a server suite cannot observe it"
-                        : "no case checks this rule yet";
+                        : partial ? "not selected in this run" : "no case checks this rule yet";
             } else {
                 v = null;
                 for (Report.CaseResult c : mine) {
