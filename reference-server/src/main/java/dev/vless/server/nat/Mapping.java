@@ -1,10 +1,12 @@
 package dev.vless.server.nat;
 
 import dev.vless.server.DropReason;
+import dev.vless.server.internal.BatchedFlush;
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.UdpSockets;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.socket.DatagramPacket;
 import java.net.InetSocketAddress;
 
 /**
@@ -18,12 +20,14 @@ public final class Mapping {
     private final InetSocketAddress target;
     private final ServerMetrics metrics;
     private final ChannelFutureListener onSent;
+    private final BatchedFlush flush;
 
     Mapping(ContextSocket socket, NatContext.Entry dialed, InetSocketAddress target, ServerMetrics metrics) {
         this.socket = socket;
         this.dialed = dialed;
         this.target = target;
         this.metrics = metrics;
+        this.flush = new BatchedFlush(socket.channel);
         this.onSent = f -> {
             if (!f.isSuccess()) {
                 metrics.drop(DropReason.SEND_FAILED);
@@ -57,6 +61,15 @@ public final class Mapping {
         socket.lastOutboundNanos = now;
         dialed.lastSeenNanos = now;
         metrics.datagramsOut.increment();
-        UdpSockets.send(socket.channel, payload, target).addListener(onSent); // empty datagrams too (UDP-2)
+        if (payload.isReadable()) {
+            // Written now, flushed once per batch: the frames of one TCP read leave in one sendmmsg (BatchedFlush).
+            socket.channel.write(new DatagramPacket(payload, target)).addListener(onSent);
+            flush.afterWrite();
+        } else {
+            // Empty datagrams (UDP-2) leave through UdpSockets' own path, which does not wait for a flush: flush
+            // what this connection wrote before, so that the empty one cannot overtake it.
+            socket.channel.flush();
+            UdpSockets.send(socket.channel, payload, target).addListener(onSent);
+        }
     }
 }

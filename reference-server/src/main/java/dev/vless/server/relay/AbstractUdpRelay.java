@@ -2,6 +2,7 @@ package dev.vless.server.relay;
 
 import dev.vless.codec.udp.UdpFrame;
 import dev.vless.server.DropReason;
+import dev.vless.server.internal.BatchedFlush;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -26,6 +27,7 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
     final ServerRuntime runtime;
     final InetSocketAddress target;
     Channel channel;
+    private BatchedFlush flush;
     volatile long lastActivityNanos = System.nanoTime();
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private int heldBytes;
@@ -41,6 +43,7 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        flush = new BatchedFlush(channel);
         open(ctx);
     }
 
@@ -103,7 +106,8 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
             ByteBuf frame = ch.alloc().ioBuffer(UdpFrame.HEADER_LENGTH + length);
             frame.writeShort(length).writeBytes(content);
             beforeFrame(ch);
-            ch.writeAndFlush(frame, ch.voidPromise());
+            ch.write(frame, ch.voidPromise());
+            flush.afterWrite(); // one flush per batch of datagrams, not one TCP write each (see BatchedFlush)
             return true;
         } finally {
             content.release();

@@ -2,6 +2,7 @@ package dev.vless.server.relay;
 
 import dev.vless.codec.CrumfursAck;
 import dev.vless.codec.udp.UmfursEncoder;
+import dev.vless.server.internal.BatchedFlush;
 import dev.vless.server.nat.CrumfursSink;
 import dev.vless.server.nat.NatContext;
 import io.netty.buffer.ByteBuf;
@@ -30,6 +31,7 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     private final ServerRuntime runtime;
     private final UUID user;
     private Channel channel;
+    private BatchedFlush flush;
     private volatile NatContext context;
 
     CrumfursRelay(ServerRuntime runtime, UUID user) {
@@ -40,6 +42,7 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        flush = new BatchedFlush(channel);
         channel.config().setAutoRead(true);
         InetSocketAddress client = (InetSocketAddress) channel.remoteAddress();
         runtime.nat.withContext(user, client.getAddress(), c -> {
@@ -101,7 +104,8 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
             ByteBuf out = ch.alloc().ioBuffer(UmfursEncoder.headerLength(source) + content.readableBytes());
             UmfursEncoder.encodeHeader(source, content.readableBytes(), out);
             out.writeBytes(content);
-            ch.writeAndFlush(out, ch.voidPromise());
+            ch.write(out, ch.voidPromise());
+            flush.afterWrite(); // one flush per batch of UMFURS, not one TCP write each (see BatchedFlush)
             return true;
         } finally {
             packet.release();

@@ -1,0 +1,239 @@
+package dev.vless.bench.load;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The run's results as {@code results.json} (every figure) and {@code results.md} (a table per workload: each target
+ * against the direct path and against the comparison target, then the issue's targets with their measured values).
+ */
+final class Report {
+
+    /**
+     * Where the figures were measured.
+     *
+     * @param processors what the JVM sees ({@code nproc})
+     * @param lscpu      the first lines of {@code lscpu}
+     * @param java       the generator's JVM
+     * @param kernel     the Linux release
+     */
+    record Machine(int processors, List<String> lscpu, String java, String kernel) {
+    }
+
+    /** The names the comparisons use. */
+    record Names(String direct, String primary, String compare) {
+    }
+
+    private Report() {
+    }
+
+    static Machine machine() {
+        List<String> lscpu = new ArrayList<>();
+        try {
+            Process p = new ProcessBuilder("lscpu").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor();
+            for (String line : out.split("\n")) {
+                if (lscpu.size() < 12 && !line.isBlank()) {
+                    lscpu.add(line.replaceAll("\\s+", " ").trim());
+                }
+            }
+        } catch (IOException e) {
+            lscpu.add("(lscpu not available: " + e.getMessage() + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        String kernel;
+        try {
+            kernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
+        } catch (IOException e) {
+            kernel = System.getProperty("os.name") + " " + System.getProperty("os.version");
+        }
+        String java = System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version") + " ("
+                + System.getProperty("java.vendor") + ")";
+        return new Machine(Runtime.getRuntime().availableProcessors(), lscpu, java, kernel);
+    }
+
+    /** Writes both files and returns the Markdown. */
+    static String write(Path dir, Machine machine, Map<String, Object> options, Names names, List<Result> results,
+            List<MemoryProbe.Row> memory) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("generated", Instant.now().toString());
+        json.put("machine", machine);
+        json.put("options", options);
+        json.put("results", withComparisons(names, results));
+        json.put("memory", memory);
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+                .writeValue(dir.resolve("results.json").toFile(), json);
+        String md = markdown(machine, options, names, results, memory);
+        Files.writeString(dir.resolve("results.md"), md, StandardCharsets.UTF_8);
+        return md;
+    }
+
+    /** Each result with its share of the direct path's rate and its ratios to the comparison target. */
+    private static List<Map<String, Object>> withComparisons(Names names, List<Result> results) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Result r : results) {
+            Map<String, Object> m = new ObjectMapper().convertValue(r, LinkedHashMap.class);
+            Result direct = find(results, r, names.direct());
+            Result compare = names.compare() == null ? null : find(results, r, names.compare());
+            m.put("shareOfDirect", direct == null || direct.rate() == 0 ? null : r.rate() / direct.rate());
+            m.put("rateVsCompare", compare == null || compare.rate() == 0 ? null : r.rate() / compare.rate());
+            m.put("cpuVsCompare", compare == null || r.serverCpuUsPerOp() == null
+                    || compare.serverCpuUsPerOp() == null || compare.serverCpuUsPerOp() == 0 ? null
+                    : r.serverCpuUsPerOp() / compare.serverCpuUsPerOp());
+            out.add(m);
+        }
+        return out;
+    }
+
+    static String markdown(Machine machine, Map<String, Object> options, Names names, List<Result> results,
+            List<MemoryProbe.Row> memory) {
+        StringBuilder md = new StringBuilder();
+        md.append("| workload | target | rate | share of direct | p50 µs | p99 µs | p99.9 µs | loss | server CPU µs/op")
+                .append(" | rate vs ").append(names.compare() == null ? "compare" : names.compare())
+                .append(" | CPU/op vs ").append(names.compare() == null ? "compare" : names.compare()).append(" |\n");
+        md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        for (Result r : results) {
+            Result direct = find(results, r, names.direct());
+            Result compare = names.compare() == null ? null : find(results, r, names.compare());
+            boolean isCompare = compare == r || direct == r;
+            md.append("| ").append(r.workload()).append(": ").append(r.label())
+                    .append(" | ").append(r.target())
+                    .append(" | ").append(rate(r))
+                    .append(" | ").append(direct == null || direct == r ? "" : pct(r.rate() / direct.rate()))
+                    .append(" | ").append(num(r.p50Us()))
+                    .append(" | ").append(num(r.p99Us()))
+                    .append(" | ").append(num(r.p999Us()))
+                    .append(" | ").append(r.loss() == null ? "" : String.format(Locale.ROOT, "%.3f%%", 100 * r.loss()))
+                    .append(" | ").append(r.serverCpuUsPerOp() == null ? "" : String.format(Locale.ROOT, "%.2f",
+                            r.serverCpuUsPerOp()) + " " + cpuUnit(r) + (r.serverKernelShare() == null ? ""
+                            : String.format(Locale.ROOT, " (%.0f%% kernel)", 100 * r.serverKernelShare())))
+                    .append(" | ").append(compare == null || isCompare ? "" : times(r.rate() / compare.rate()))
+                    .append(" | ").append(compare == null || isCompare || r.serverCpuUsPerOp() == null
+                            || compare.serverCpuUsPerOp() == null ? ""
+                            : times(r.serverCpuUsPerOp() / compare.serverCpuUsPerOp()))
+                    .append(" |\n");
+        }
+        if (names.compare() != null && !results.isEmpty()) {
+            md.append("\nIssue targets (measured, not asserted):\n\n");
+            targets(md, names, results);
+        }
+        if (!memory.isEmpty()) {
+            md.append("\n| memory: server | added | N | heap per item | RSS per item |\n|---|---|--:|--:|--:|\n");
+            for (MemoryProbe.Row row : memory) {
+                md.append("| ").append(row.target()).append(" | ").append(row.item()).append(" | ").append(row.count())
+                        .append(" | ").append(row.heapBytesPer() == null ? "n/a" : bytes(row.heapBytesPer()))
+                        .append(" | ").append(bytes(row.rssBytesPer())).append(" |\n");
+            }
+        }
+        md.append("\nMachine: ").append(machine.processors()).append(" CPUs; ").append(machine.java())
+                .append("; Linux ").append(machine.kernel()).append('\n');
+        for (String line : machine.lscpu()) {
+            md.append("    ").append(line).append('\n');
+        }
+        md.append("\nOptions: ").append(options).append('\n');
+        return md.toString();
+    }
+
+    private static void targets(StringBuilder md, Names names, List<Result> results) {
+        Result ping = pick(results, "udp-echo", "1 flow × 64 B × 1 in flight", names.primary());
+        Result pingCompare = pick(results, "udp-echo", "1 flow × 64 B × 1 in flight", names.compare());
+        if (ping != null && pingCompare != null) {
+            double x = ping.rate() / pingCompare.rate();
+            md.append(String.format(Locale.ROOT, "- single flow 64 B ping-pong: %s round trips/s vs %s: %.2f× "
+                    + "(target ≥ 2×): %s%n", Progress.human(ping.rate()), Progress.human(pingCompare.rate()), x,
+                    x >= 2 ? "met" : "not met"));
+        }
+        for (String label : List.of("64 flows × 1200 B × 8 in flight", "1 flow × 1200 B × 32 in flight")) {
+            Result p = pick(results, "udp-echo", label, names.primary());
+            Result c = pick(results, "udp-echo", label, names.compare());
+            Result d = pick(results, "udp-echo", label, names.direct());
+            if (p == null || c == null) {
+                continue;
+            }
+            if (p.serverCpuUsPerOp() != null && c.serverCpuUsPerOp() != null) {
+                double x = p.serverCpuUsPerOp() / c.serverCpuUsPerOp();
+                md.append(String.format(Locale.ROOT, "- %s: server CPU %.2f vs %.2f µs per round trip: %.2f× "
+                        + "(target ≤ 0.5×): %s%n", label, p.serverCpuUsPerOp(), c.serverCpuUsPerOp(), x,
+                        x <= 0.5 ? "met" : "not met"));
+            }
+            if (d != null) {
+                double sp = p.rate() / d.rate();
+                double sc = c.rate() / d.rate();
+                md.append(String.format(Locale.ROOT, "- %s: share of direct %s vs %s (target: higher): %s%n", label,
+                        pct(sp), pct(sc), sp > sc ? "met" : "not met"));
+            }
+        }
+    }
+
+    private static Result pick(List<Result> results, String workload, String label, String target) {
+        for (Result r : results) {
+            if (r.workload().equals(workload) && r.label().equals(label) && r.target().equals(target)) {
+                return r;
+            }
+        }
+        return null;
+    }
+
+    /** The result of {@code target} for the same workload as {@code r}; TLS variants match their plain names. */
+    private static Result find(List<Result> results, Result r, String target) {
+        for (Result x : results) {
+            if (x.workload().equals(r.workload()) && x.label().equals(r.label())
+                    && (x.target().equals(target) || x.target().equals(target + " (TLS)"))) {
+                return x;
+            }
+        }
+        return null;
+    }
+
+    private static String rate(Result r) {
+        String unit = switch (r.rateUnit()) {
+            case "round trips/s" -> " rt/s";
+            case "connections/s" -> " conn/s";
+            default -> " " + r.rateUnit();
+        };
+        String s = Progress.human(r.rate()) + unit;
+        if (r.workload().equals("udp-echo")) {
+            s += String.format(Locale.ROOT, " (%.0f Mbit/s)", r.mbitPerSecond());
+        }
+        return s;
+    }
+
+    private static String cpuUnit(Result r) {
+        return switch (r.workload()) {
+            case "udp-echo" -> "/rt";
+            case "tcp-bulk" -> "/MB";
+            default -> "/conn";
+        };
+    }
+
+    private static String num(Double v) {
+        return v == null ? "" : v >= 100 ? String.format(Locale.ROOT, "%.0f", v) : String.format(Locale.ROOT,
+                "%.1f", v);
+    }
+
+    private static String pct(double v) {
+        return String.format(Locale.ROOT, "%.0f%%", 100 * v);
+    }
+
+    private static String times(double v) {
+        return String.format(Locale.ROOT, "%.2f×", v);
+    }
+
+    private static String bytes(double v) {
+        return Math.abs(v) >= 10_240 ? String.format(Locale.ROOT, "%.1f KiB", v / 1024)
+                : String.format(Locale.ROOT, "%.0f B", v);
+    }
+}

@@ -1,0 +1,32 @@
+package dev.vless.bench.load;
+
+import dev.vless.codec.VlessVersion;
+
+/**
+ * What a workload talks to: the peers themselves (the direct path), or a VLESS server given by its share link and
+ * the protocol version to speak, with the server's process ID when its CPU time can be read.
+ *
+ * @param name    the name in reports
+ * @param link    the server's link; {@code null} for the direct path
+ * @param version the VLESS version the client speaks; {@code null} for the direct path
+ * @param pid     the server process, or -1 when it is not on this host or unknown
+ * @param directTls for the direct path: whether it talks TLS to the peer (as a TLS proxy connection would)
+ */
+record Target(String name, ShareLink link, VlessVersion version, long pid, boolean directTls) {
+
+    static Target direct(boolean tls) {
+        return new Target(tls ? "direct (TLS)" : "direct", null, null, -1, tls);
+    }
+
+    static Target vless(String name, ShareLink link, VlessVersion version, long pid) {
+        return new Target(name, link, version, pid, false);
+    }
+
+    boolean isDirect() {
+        return link == null;
+    }
+
+    boolean tls() {
+        return link != null ? link.tls() : directTls;
+    }
+}

@@ -1,0 +1,649 @@
+package dev.vless.bench.load;
+
+import dev.vless.codec.CrumfursAck;
+import dev.vless.codec.VlessAddress;
+import dev.vless.codec.VlessClientEncoder;
+import dev.vless.codec.VlessCommand;
+import dev.vless.codec.VlessRequest;
+import dev.vless.codec.VlessResponseHeaderDecoder;
+import dev.vless.codec.VlessVersion;
+import dev.vless.codec.udp.CrumfursAckDecoder;
+import dev.vless.codec.udp.UdpFrame;
+import dev.vless.codec.udp.UdpFrameDecoder;
+import dev.vless.codec.udp.UmfursDecoder;
+import dev.vless.codec.udp.UmfursMessage;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The UDP echo workload: {@code flows} flows, each to its own echo peer, each keeping {@code inFlight} datagrams of
+ * {@code payload} bytes outstanding (closed loop: an echo sends the next), optionally paced to a total rate. Through a
+ * VLESS target every flow is one command-2 connection (v1: after a CRUMFURS, as a v1 client must); on the direct path
+ * it is one UDP socket talking to the peer.
+ *
+ * <p>Every datagram carries its slot, a sequence number and its send time, so the round trip is measured per
+ * datagram. Counted for the window: datagrams <em>sent</em> in it and their echoes, whenever they come (the drain
+ * waits up to the loss timeout); a datagram not echoed within the loss timeout is lost, and its slot sends a new one.
+ */
+final class UdpEcho {
+
+    /** A datagram is lost when its echo has not come within this time. */
+    static final long LOSS_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    private static final int TAG_BYTES = 16;
+    private static final long HIGHEST_RTT = TimeUnit.SECONDS.toNanos(10);
+
+    /** One UDP workload's shape. */
+    record Spec(int flows, int payload, int inFlight) {
+        Spec {
+            if (flows < 1 || flows > 4096) {
+                throw new IllegalArgumentException("flows: " + flows + " (expected: 1-4096)");
+            }
+            if (payload < TAG_BYTES || payload > UdpFrame.MAX_IPV4_PAYLOAD) {
+                throw new IllegalArgumentException("payload: " + payload + " (expected: " + TAG_BYTES + "-"
+                        + UdpFrame.MAX_IPV4_PAYLOAD + " bytes; the first 16 carry the sequence and send time)");
+            }
+            if (inFlight < 1 || inFlight > 4096) {
+                throw new IllegalArgumentException("in flight: " + inFlight + " (expected: 1-4096)");
+            }
+        }
+
+        /** {@code FLOWSxPAYLOADxINFLIGHT}, such as {@code 64x1200x8}. */
+        static Spec parse(String text) {
+            String[] f = text.trim().toLowerCase(java.util.Locale.ROOT).split("x");
+            if (f.length != 3) {
+                throw new IllegalArgumentException("UDP workload '" + text + "' (expected: FLOWSxPAYLOADxINFLIGHT, "
+                        + "such as 64x1200x8)");
+            }
+            return new Spec(Integer.parseInt(f[0]), Integer.parseInt(f[1]), Integer.parseInt(f[2]));
+        }
+
+        String label() {
+            return flows + (flows == 1 ? " flow" : " flows") + " × " + payload + " B × " + inFlight + " in flight";
+        }
+    }
+
+    private final Net net;
+    private final Peers peers;
+    private final TlsMaterial tls;
+
+    UdpEcho(Net net, Peers peers, TlsMaterial tls) {
+        this.net = net;
+        this.peers = peers;
+        this.tls = tls;
+    }
+
+    Result run(Spec spec, Target target, Timing timing, Progress progress) throws Exception {
+        Run run = new Run(spec, target, timing, progress);
+        try {
+            return run.execute();
+        } finally {
+            run.close();
+        }
+    }
+
+    /** Per event loop: counters and the histogram its flows record into, touched on that loop only. */
+    private static final class LoopState {
+        final Histogram rtt = new Histogram(HIGHEST_RTT, 3);
+        final ArrayDeque<long[]> pending = new ArrayDeque<>();
+        final List<Run.Flow> flows = new ArrayList<>();
+        RateLimiter limiter;
+        long sentInWindow;
+        long echoedInWindow;
+        long timeouts;
+        long late;
+        long lastTimeoutCheck;
+        /** Echoes seen so far, for the progress line (read from the controlling thread). */
+        volatile long echoes;
+        ScheduledFuture<?> ticker;
+    }
+
+    /** A token bucket: {@code perSecond} sends a second, bursts of at most 1 ms worth (at least one). */
+    private static final class RateLimiter {
+        final double perNano;
+        final double burst;
+        double tokens;
+        long last = System.nanoTime();
+
+        RateLimiter(double perSecond) {
+            perNano = perSecond / 1e9;
+            burst = Math.max(1, perSecond / 1000);
+        }
+
+        boolean tryTake(long now) {
+            tokens = Math.min(burst, tokens + (now - last) * perNano);
+            last = now;
+            if (tokens >= 1) {
+                tokens -= 1;
+                return true;
+            }
+            return false;
+        }
+    }
+
+    private final class Run {
+        final Spec spec;
+        final Target target;
+        final Timing timing;
+        final Progress progress;
+        final LoopState[] states;
+        final List<Flow> flows = new ArrayList<>();
+        final AtomicLong umfurs = new AtomicLong();
+        final AtomicLong brokenFlows = new AtomicLong();
+        Channel crumfurs;
+        volatile long windowStart = Long.MAX_VALUE;
+        volatile long windowEnd = Long.MAX_VALUE;
+        volatile boolean stopping;
+
+        Run(Spec spec, Target target, Timing timing, Progress progress) {
+            this.spec = spec;
+            this.target = target;
+            this.timing = timing;
+            this.progress = progress;
+            states = new LoopState[net.loopCount()];
+            for (int i = 0; i < states.length; i++) {
+                states[i] = new LoopState();
+            }
+        }
+
+        Result execute() throws Exception {
+            List<InetSocketAddress> peerAddresses = peers.udpEchoes(spec.flows());
+            if (!target.isDirect() && target.version() == VlessVersion.V1) {
+                openCrumfurs();
+            }
+            List<Future<Void>> ready = new ArrayList<>();
+            for (int i = 0; i < spec.flows(); i++) {
+                LoopState st = states[i % states.length];
+                Flow flow = target.isDirect() ? new DirectFlow(i, st, peerAddresses.get(i))
+                        : new VlessFlow(i, st, peerAddresses.get(i));
+                flows.add(flow);
+                st.flows.add(flow);
+                ready.add(flow.open());
+            }
+            for (Future<Void> f : ready) {
+                if (!f.await(30, TimeUnit.SECONDS) || !f.isSuccess()) {
+                    throw new IllegalStateException(target.name() + ": a flow could not be set up: "
+                            + (f.cause() != null ? f.cause() : "timed out"));
+                }
+            }
+            for (int i = 0; i < states.length; i++) {
+                LoopState st = states[i];
+                if (timing.rate() > 0) {
+                    st.limiter = new RateLimiter((double) timing.rate() * st.flows.size() / spec.flows());
+                }
+                long every = timing.rate() > 0 ? TimeUnit.MILLISECONDS.toNanos(1) : TimeUnit.MILLISECONDS.toNanos(100);
+                st.ticker = net.loop(i).scheduleAtFixedRate(() -> tick(st), every, every, TimeUnit.NANOSECONDS);
+            }
+            for (Flow f : flows) {
+                f.loop.execute(f::start);
+            }
+            String what = "udp " + spec.label() + " → " + target.name();
+            Progress.Counter echoes = () -> {
+                long n = 0;
+                for (LoopState st : states) {
+                    n += st.echoes;
+                }
+                return n;
+            };
+            progress.phase(what, "warm-up", timing.warmup(), echoes, "rt/s");
+            Cpu cpu = Cpu.start(target.pid());
+            windowStart = System.nanoTime();
+            progress.phase(what, "measure", timing.duration(), echoes, "rt/s");
+            windowEnd = System.nanoTime();
+            stopping = true;
+            Cpu.Sample used = cpu.stop();
+            double seconds = (windowEnd - windowStart) / 1e9;
+            drain();
+
+            Histogram rtt = new Histogram(HIGHEST_RTT, 3);
+            long sent = 0;
+            long echoed = 0;
+            for (int i = 0; i < states.length; i++) {
+                LoopState st = states[i];
+                long[] counts = net.loop(i).submit(() -> {
+                    rtt.add(st.rtt); // the controlling thread merges; each loop's histogram is read on its loop
+                    return new long[] {st.sentInWindow, st.echoedInWindow};
+                }).get();
+                sent += counts[0];
+                echoed += counts[1];
+            }
+            double rate = echoed / seconds;
+            return new Result("udp-echo", spec.label(), target.name(), rate, "round trips/s",
+                    rate * spec.payload() * 8 / 1e6,
+                    micros(rtt, 50), micros(rtt, 99), micros(rtt, 99.9),
+                    sent == 0 ? null : (double) (sent - echoed) / sent,
+                    used.serverMicrosPer(echoed), used.serverKernelShare(),
+                    used.clientMicrosPer(echoed), echoed, sent - echoed + brokenFlows.get(),
+                    seconds);
+        }
+
+        private void tick(LoopState st) {
+            long now = System.nanoTime();
+            if (st.limiter != null) {
+                long[] p;
+                while ((p = st.pending.peek()) != null && !stopping && st.limiter.tryTake(now)) {
+                    st.pending.poll();
+                    Flow f = flows.get((int) p[0]);
+                    f.sendNow((int) p[1], now);
+                    f.channel.flush();
+                }
+            }
+            if (now - st.lastTimeoutCheck < TimeUnit.MILLISECONDS.toNanos(100)) {
+                return;
+            }
+            st.lastTimeoutCheck = now;
+            for (Flow f : st.flows) {
+                f.checkTimeouts(now);
+            }
+        }
+
+        /** Waits until every datagram sent in the window is echoed or past the loss timeout. */
+        private void drain() throws Exception {
+            long deadline = System.nanoTime() + LOSS_TIMEOUT_NANOS + TimeUnit.MILLISECONDS.toNanos(100);
+            while (System.nanoTime() < deadline) {
+                boolean done = true;
+                for (int i = 0; i < states.length && done; i++) {
+                    LoopState st = states[i];
+                    done = net.loop(i).submit(() -> {
+                        for (Flow f : st.flows) {
+                            if (f.awaitsWindowEcho()) {
+                                return false;
+                            }
+                        }
+                        return true;
+                    }).get();
+                }
+                if (done) {
+                    return;
+                }
+                Thread.sleep(20);
+            }
+        }
+
+        private void openCrumfurs() throws Exception {
+            Promise<Void> acked = net.loop(0).newPromise();
+            SslContext ssl = target.tls() ? tls.clientFor(target.link()) : null;
+            Channel ch = net.tcp(net.loop(0), new ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel c) {
+                    ChannelPipeline p = c.pipeline();
+                    if (ssl != null) {
+                        p.addLast(ssl.newHandler(c.alloc()));
+                    }
+                    p.addLast(new CrumfursAckDecoder(), new UmfursDecoder(), new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelActive(ChannelHandlerContext ctx) {
+                            if (ssl == null) {
+                                sendRequest(ctx);
+                            }
+                            ctx.fireChannelActive();
+                        }
+
+                        @Override
+                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                            if (evt instanceof SslHandshakeCompletionEvent e) {
+                                if (e.isSuccess()) {
+                                    sendRequest(ctx);
+                                } else {
+                                    acked.tryFailure(e.cause());
+                                }
+                            }
+                            ctx.fireUserEventTriggered(evt);
+                        }
+
+                        private void sendRequest(ChannelHandlerContext ctx) {
+                            ctx.writeAndFlush(encode(VlessRequest.crumfurs(target.link().user()), ctx));
+                        }
+
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            if (msg instanceof CrumfursAck) {
+                                acked.trySuccess(null);
+                            } else if (msg instanceof UmfursMessage) {
+                                umfurs.incrementAndGet();
+                            }
+                            ReferenceCountUtil.release(msg);
+                        }
+
+                        @Override
+                        public void channelInactive(ChannelHandlerContext ctx) {
+                            acked.tryFailure(new IllegalStateException("the server closed the CRUMFURS"));
+                        }
+
+                        @Override
+                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                            acked.tryFailure(cause);
+                            ctx.close();
+                        }
+                    });
+                }
+            }).connect(target.link().address()).sync().channel();
+            crumfurs = ch;
+            if (!acked.await(10, TimeUnit.SECONDS) || !acked.isSuccess()) {
+                throw new IllegalStateException(target.name() + ": no CRUMFURS acknowledgement: "
+                        + (acked.cause() != null ? acked.cause() : "timed out"));
+            }
+        }
+
+        void close() throws InterruptedException {
+            stopping = true;
+            for (LoopState st : states) {
+                if (st.ticker != null) {
+                    st.ticker.cancel(false);
+                }
+            }
+            List<Future<?>> closing = new ArrayList<>();
+            for (Flow f : flows) {
+                if (f.channel != null) {
+                    closing.add(f.channel.close());
+                }
+            }
+            if (crumfurs != null) {
+                closing.add(crumfurs.close());
+            }
+            for (Future<?> f : closing) {
+                f.await(5, TimeUnit.SECONDS);
+            }
+        }
+
+        /** One flow: its slots, each holding the datagram it waits for. Touched on its loop only. */
+        abstract class Flow extends ChannelInboundHandlerAdapter {
+            final int index;
+            final LoopState st;
+            final EventLoop loop;
+            final InetSocketAddress peer;
+            final int[] seq;
+            final long[] sentAt;
+            final boolean[] busy;
+            final Promise<Void> ready;
+            int nextSeq;
+            Channel channel;
+
+            Flow(int index, LoopState st, InetSocketAddress peer) {
+                this.index = index;
+                this.st = st;
+                this.loop = net.loop(index);
+                this.peer = peer;
+                seq = new int[spec.inFlight()];
+                sentAt = new long[spec.inFlight()];
+                busy = new boolean[spec.inFlight()];
+                ready = loop.newPromise();
+            }
+
+            /** Connects or binds; the future completes when datagrams can be sent. */
+            abstract Future<Void> open();
+
+            /** Bytes before the payload in each buffer written: the VLESS frame length, or none. */
+            abstract int headroom();
+
+            /** What to write for a datagram whose buffer starts with the headroom. */
+            abstract Object message(ByteBuf datagram);
+
+            void start() {
+                long now = System.nanoTime();
+                for (int slot = 0; slot < busy.length; slot++) {
+                    send(slot, now);
+                }
+                channel.flush();
+            }
+
+            /** Sends a new datagram in {@code slot}, now or when the rate allows. */
+            void send(int slot, long now) {
+                busy[slot] = false;
+                if (stopping || !channel.isActive()) {
+                    return;
+                }
+                if (st.limiter != null && (!st.pending.isEmpty() || !st.limiter.tryTake(now))) {
+                    st.pending.add(new long[] {index, slot});
+                    return;
+                }
+                sendNow(slot, now);
+            }
+
+            void sendNow(int slot, long now) {
+                if (stopping || !channel.isActive()) {
+                    return;
+                }
+                int s = ++nextSeq;
+                seq[slot] = s;
+                sentAt[slot] = now;
+                busy[slot] = true;
+                if (now - windowStart >= 0 && now - windowEnd < 0) {
+                    st.sentInWindow++;
+                }
+                int payload = spec.payload();
+                ByteBuf buf = channel.alloc().ioBuffer(headroom() + payload);
+                if (headroom() > 0) {
+                    buf.writeShort(payload);
+                }
+                buf.writeLong(((long) slot << 32) | (s & 0xffffffffL));
+                buf.writeLong(now);
+                buf.writeZero(payload - TAG_BYTES);
+                channel.write(message(buf), channel.voidPromise());
+            }
+
+            /** An echo came back. */
+            void echoed(ByteBuf content) {
+                long now = System.nanoTime();
+                if (content.readableBytes() < TAG_BYTES) {
+                    content.release();
+                    return;
+                }
+                long tag = content.getLong(content.readerIndex());
+                long sent = content.getLong(content.readerIndex() + 8);
+                content.release();
+                if (sent - windowStart >= 0 && sent - windowEnd < 0) {
+                    st.echoedInWindow++;
+                    st.rtt.recordValue(Math.min(now - sent, HIGHEST_RTT));
+                }
+                st.echoes = st.echoes + 1; // one writer: this loop
+                int slot = (int) (tag >>> 32);
+                int s = (int) tag;
+                if (slot >= 0 && slot < busy.length && busy[slot] && seq[slot] == s) {
+                    send(slot, now);
+                } else {
+                    st.late++;
+                }
+            }
+
+            void checkTimeouts(long now) {
+                boolean sentAny = false;
+                for (int slot = 0; slot < busy.length; slot++) {
+                    if (busy[slot] && now - sentAt[slot] > LOSS_TIMEOUT_NANOS) {
+                        st.timeouts++;
+                        send(slot, now);
+                        sentAny = true;
+                    }
+                }
+                if (sentAny) {
+                    channel.flush();
+                }
+            }
+
+            boolean awaitsWindowEcho() {
+                long now = System.nanoTime();
+                for (int slot = 0; slot < busy.length; slot++) {
+                    if (busy[slot] && sentAt[slot] - windowEnd < 0 && now - sentAt[slot] <= LOSS_TIMEOUT_NANOS) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+
+            @Override
+            public void channelReadComplete(ChannelHandlerContext ctx) {
+                ctx.flush();
+            }
+
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) {
+                if (!stopping) {
+                    brokenFlows.incrementAndGet();
+                    progress.note(target.name() + ": flow " + index + " closed by the other end");
+                }
+                ready.tryFailure(new IllegalStateException("closed before it was ready"));
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                if (!stopping) {
+                    progress.note(target.name() + ": flow " + index + ": " + cause);
+                }
+                ready.tryFailure(cause);
+                ctx.close();
+            }
+        }
+
+        /** A flow straight to its peer over UDP. */
+        final class DirectFlow extends Flow {
+            DirectFlow(int index, LoopState st, InetSocketAddress peer) {
+                super(index, st, peer);
+            }
+
+            @Override
+            Future<Void> open() {
+                net.udp(loop, this).bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                        .addListener(f -> {
+                            if (f.isSuccess()) {
+                                channel = ((io.netty.channel.ChannelFuture) f).channel();
+                                ready.trySuccess(null);
+                            } else {
+                                ready.tryFailure(f.cause());
+                            }
+                        });
+                return ready;
+            }
+
+            @Override
+            int headroom() {
+                return 0;
+            }
+
+            @Override
+            Object message(ByteBuf datagram) {
+                return new DatagramPacket(datagram, peer);
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                echoed(((DatagramPacket) msg).content());
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                // An ICMP error surfaces here; UDP goes on.
+            }
+        }
+
+        /** A flow as one VLESS command-2 connection to the peer. */
+        final class VlessFlow extends Flow {
+            VlessFlow(int index, LoopState st, InetSocketAddress peer) {
+                super(index, st, peer);
+            }
+
+            @Override
+            Future<Void> open() {
+                SslContext ssl;
+                try {
+                    ssl = target.tls() ? tls.clientFor(target.link()) : null;
+                } catch (javax.net.ssl.SSLException e) {
+                    return ready.setFailure(e);
+                }
+                VlessFlow self = this;
+                net.tcp(loop, new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel c) {
+                        ChannelPipeline p = c.pipeline();
+                        if (ssl != null) {
+                            p.addLast(ssl.newHandler(c.alloc()));
+                        }
+                        if (target.version() == VlessVersion.V0) {
+                            p.addLast(new VlessResponseHeaderDecoder());
+                        }
+                        p.addLast(new UdpFrameDecoder(), self);
+                    }
+                }).connect(target.link().address()).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        ready.tryFailure(f.cause());
+                    }
+                });
+                return ready;
+            }
+
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) {
+                channel = ctx.channel();
+                if (!target.tls()) {
+                    sendRequest(ctx);
+                }
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof SslHandshakeCompletionEvent e) {
+                    if (e.isSuccess()) {
+                        sendRequest(ctx);
+                    } else {
+                        ready.tryFailure(e.cause());
+                    }
+                }
+                ctx.fireUserEventTriggered(evt);
+            }
+
+            private void sendRequest(ChannelHandlerContext ctx) {
+                VlessRequest request = new VlessRequest(target.version(), target.link().user(), new byte[0],
+                        VlessCommand.UDP, VlessAddress.of(peer));
+                ctx.writeAndFlush(encode(request, ctx));
+                ready.trySuccess(null);
+            }
+
+            @Override
+            int headroom() {
+                return UdpFrame.HEADER_LENGTH;
+            }
+
+            @Override
+            Object message(ByteBuf datagram) {
+                return datagram;
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof ByteBuf payload) {
+                    echoed(payload);
+                } else {
+                    ReferenceCountUtil.release(msg); // the v0 response header
+                }
+            }
+        }
+    }
+
+    static ByteBuf encode(VlessRequest request, ChannelHandlerContext ctx) {
+        ByteBuf header = ctx.alloc().buffer(request.encodedLength());
+        VlessClientEncoder.encode(request, header);
+        return header;
+    }
+
+    private static Double micros(Histogram h, double percentile) {
+        return h.getTotalCount() == 0 ? null : h.getValueAtPercentile(percentile) / 1000.0;
+    }
+}

@@ -1,0 +1,59 @@
+package dev.vless.bench.load;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One very short run of every workload and the memory probe, against a reference server child process (and v2ray
+ * where it is installed), to show that the generator works end to end. The figures are not checked: a loaded build
+ * machine makes them meaningless.
+ */
+class LoadGeneratorTest {
+
+    @TempDir
+    Path out;
+
+    @Test
+    void measuresEveryWorkloadOnEveryTargetAndWritesTheReports() throws Exception {
+        boolean v2ray = Files.isExecutable(Path.of("/usr/bin/v2ray"));
+        List<String> args = new ArrayList<>(List.of("--udp", "2x64x2", "--tcp-bulk", "1", "--tcp-connect", "1",
+                "--duration", "500ms", "--warmup", "200ms", "--server-warmup", "0", "--memory", "8",
+                "--protocol", "v1,v0", "--out", out.toString()));
+        if (v2ray) {
+            args.add("--v2ray");
+        }
+        ByteArrayOutputStream console = new ByteArrayOutputStream();
+        int code = LoadGenerator.run(new PrintStream(console, true, StandardCharsets.UTF_8),
+                args.toArray(String[]::new));
+
+        String printed = console.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(printed).isZero();
+        JsonNode json = new ObjectMapper().readTree(out.resolve("results.json").toFile());
+        Set<String> rows = new HashSet<>();
+        for (JsonNode r : json.get("results")) {
+            rows.add(r.get("workload").asText() + " → " + r.get("target").asText());
+            assertThat(r.get("operations").asLong()).as(r.toString()).isPositive();
+        }
+        assertThat(rows).contains("udp-echo → direct", "udp-echo → reference v1", "udp-echo → reference v0",
+                "tcp-bulk → reference v1", "tcp-connect → direct (TLS)", "tcp-connect → reference v1 (TLS)");
+        if (v2ray) {
+            assertThat(rows).anyMatch(r -> r.startsWith("udp-echo → v2ray") && r.endsWith(" v0"));
+            assertThat(rows).anyMatch(r -> r.startsWith("tcp-connect → v2ray") && r.endsWith(" v0 (TLS)"));
+        }
+        assertThat(json.get("memory")).isNotEmpty();
+        assertThat(Files.readString(out.resolve("results.md"))).contains("| workload | target | rate |");
+    }
+}
