@@ -180,10 +180,4 @@ public record TargetOptions(
                 throw new IllegalArgumentException("policy '" + text + "' is unknown (expected: must or must+should)");
         }
     }
-
-    /** A copy with another link. */
-    public TargetOptions withLink(String newLink) {
-        return new TargetOptions(newLink, user2, profile, insecure, caFile, peerAddresses, handshakeTimeout,
-                lifetimeProbe, ioTimeout, policy, reportDir);
-    }
 }

@@ -192,11 +192,6 @@ public class VlessConnection implements AutoCloseable {
         socket.shutdownOutput();
     }
 
-    /** Whether the target has not been seen to close. */
-    public boolean isOpen() {
-        return !socket.isClosed();
-    }
-
     @Override
     public void close() {
         try {

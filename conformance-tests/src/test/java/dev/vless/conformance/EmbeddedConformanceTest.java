@@ -2,7 +2,6 @@ package dev.vless.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -13,13 +12,8 @@ class EmbeddedConformanceTest {
 
     @Test
     void everyMustRulePasses() throws Exception {
-        TargetOptions sys = TargetOptions.fromSystemProperties();
-        TargetOptions options = new TargetOptions(sys.link(), sys.user2(), sys.profile(), sys.insecure(), sys.caFile(),
-                sys.peerAddresses(), sys.handshakeTimeout(), sys.lifetimeProbe(), sys.ioTimeout(), sys.policy(),
-                System.getProperty("vless.reportDir") != null ? sys.reportDir()
-                        : Path.of("target", "vless-conformance"));
-        Report report = ConformanceRunner.run(options, Selection.parse(System.getProperty("vless.select")),
-                System.out);
+        Report report = ConformanceRunner.run(TargetOptions.fromSystemProperties(),
+                Selection.parse(System.getProperty("vless.select")), System.out);
         assertThat(report.cases()).isNotEmpty();
         assertThat(report.cases())
                 .filteredOn(c -> c.verdict() == Verdict.FAIL || c.verdict() == Verdict.ERROR)

@@ -6,7 +6,6 @@ import dev.vless.codec.VlessAddress;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
@@ -115,13 +114,5 @@ public final class DestinationFilter {
         Named(String name, String cidr) {
             this(name, Cidr.parse(cidr));
         }
-    }
-
-    static List<String> refusedRanges() {
-        List<String> out = new ArrayList<>();
-        for (Named n : REFUSED) {
-            out.add(n.range + " (" + n.name + ")");
-        }
-        return out;
     }
 }

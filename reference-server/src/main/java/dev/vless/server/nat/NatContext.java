@@ -167,16 +167,6 @@ public final class NatContext {
         }
     }
 
-    /** The server address of each live socket, for diagnostics and tests. */
-    public List<InetSocketAddress> socketAddresses() {
-        assert loop.inEventLoop();
-        List<InetSocketAddress> out = new ArrayList<>();
-        for (ContextSocket s : sockets) {
-            out.add(s.localAddress());
-        }
-        return out;
-    }
-
     private ContextSocket live(Entry e) {
         return e == null || e.socket.released ? null : e.socket;
     }
