@@ -2,7 +2,9 @@ package dev.vless.server.nat;
 
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.Transport;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.NetUtil;
 import java.net.InetAddress;
 import java.util.ArrayList;
@@ -13,8 +15,8 @@ import java.util.UUID;
 import java.util.function.Consumer;
 
 /**
- * The server's NAT contexts, keyed by user and client IP (NAT-1). A context is created on first use, pinned to one
- * event loop, and removed by itself once it has nothing left.
+ * The server's NAT contexts, keyed by user and client IP (NAT-1). A context is created on first use, pinned to the
+ * event loop its key hashes to, and removed by itself once it has nothing left.
  */
 public final class NatTable implements AutoCloseable {
 
@@ -29,7 +31,8 @@ public final class NatTable implements AutoCloseable {
     private final NatSettings settings;
     private final ServerMetrics metrics;
     private final Transport transport;
-    private final EventLoopGroup group;
+    /** The group's loops, indexed by a context key's hash: a context's loop is a function of its key. */
+    private final EventLoop[] loops;
     private final Map<Key, NatContext> contexts = new HashMap<>();
     private final Map<UUID, Integer> perUser = new HashMap<>();
 
@@ -38,16 +41,40 @@ public final class NatTable implements AutoCloseable {
         this.settings = settings;
         this.metrics = metrics;
         this.transport = transport;
-        this.group = group;
+        List<EventLoop> all = new ArrayList<>();
+        for (EventExecutor e : group) {
+            all.add((EventLoop) e);
+        }
+        this.loops = all.toArray(new EventLoop[0]);
     }
 
     /**
-     * Runs {@code action} on the context of {@code user} at {@code clientIp}, on the context's event loop, creating
-     * the context if needed; runs {@code refused} (on the caller's thread) when the user already has the most
+     * The event loop of the context of {@code user} at {@code clientIp}, existing or not yet created. Its connections
+     * move there (see {@link dev.vless.server.internal.ChannelMove}) so that a datagram never changes threads between
+     * a connection and the context's sockets; one client's UDP is then served by one thread, and many clients are
+     * spread over all of them.
+     */
+    public EventLoop loopFor(UUID user, InetAddress clientIp) {
+        return loopFor(key(user, clientIp));
+    }
+
+    private EventLoop loopFor(Key key) {
+        int h = key.hashCode();
+        h ^= h >>> 16;
+        return loops[Math.floorMod(h, loops.length)];
+    }
+
+    private static Key key(UUID user, InetAddress clientIp) {
+        return new Key(user, dev.vless.codec.VlessAddress.canonical(clientIp));
+    }
+
+    /**
+     * Runs {@code action} on the context of {@code user} at {@code clientIp}, on the context's event loop (at once
+     * when called there), creating the context if needed; runs {@code refused} (on the caller's thread) when the user already has the most
      * contexts allowed.
      */
     public void withContext(UUID user, InetAddress clientIp, Consumer<NatContext> action, Runnable refused) {
-        Key key = new Key(user, dev.vless.codec.VlessAddress.canonical(clientIp));
+        Key key = key(user, clientIp);
         NatContext ctx;
         synchronized (this) {
             ctx = contexts.get(key);
@@ -56,7 +83,7 @@ public final class NatTable implements AutoCloseable {
                 if (n >= settings.maxContextsPerUser()) {
                     ctx = null;
                 } else {
-                    ctx = new NatContext(this, key, group.next(), settings, metrics, transport);
+                    ctx = new NatContext(this, key, loopFor(key), settings, metrics, transport);
                     contexts.put(key, ctx);
                     perUser.put(user, n + 1);
                     metrics.liveContexts.increment();
@@ -68,13 +95,18 @@ public final class NatTable implements AutoCloseable {
             return;
         }
         NatContext c = ctx;
-        c.executor().execute(() -> {
+        Runnable run = () -> {
             if (c.isClosed()) {
                 withContext(user, clientIp, action, refused); // it emptied and left just now: start a fresh one
             } else {
                 action.accept(c);
             }
-        });
+        };
+        if (c.executor().inEventLoop()) {
+            run.run();
+        } else {
+            c.executor().execute(run);
+        }
     }
 
     synchronized void removed(Key key, NatContext ctx) {

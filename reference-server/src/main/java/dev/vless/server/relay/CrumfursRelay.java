@@ -3,6 +3,7 @@ package dev.vless.server.relay;
 import dev.vless.codec.CrumfursAck;
 import dev.vless.codec.udp.UmfursEncoder;
 import dev.vless.server.internal.BatchedFlush;
+import dev.vless.server.internal.ChannelMove;
 import dev.vless.server.nat.CrumfursSink;
 import dev.vless.server.nat.NatContext;
 import io.netty.buffer.ByteBuf;
@@ -13,6 +14,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -43,9 +45,14 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
         flush = new BatchedFlush(channel);
+        InetAddress client = ((InetSocketAddress) channel.remoteAddress()).getAddress();
+        // On the context's loop every UMFURS is written without a thread hop (see ChannelMove).
+        ChannelMove.moveTo(channel, runtime.nat.loopFor(user, client), () -> attach(client));
+    }
+
+    private void attach(InetAddress client) {
         channel.config().setAutoRead(true);
-        InetSocketAddress client = (InetSocketAddress) channel.remoteAddress();
-        runtime.nat.withContext(user, client.getAddress(), c -> {
+        runtime.nat.withContext(user, client, c -> {
             context = c;
             // The acknowledgement goes out only once this channel is the context's CRUMFURS, so that a client that
             // has read 0x14 receives every later UMFURS (an ack written before the attach left a window in which
@@ -80,7 +87,11 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     public void channelInactive(ChannelHandlerContext ctx) {
         NatContext c = context;
         if (c != null) {
-            c.executor().execute(() -> c.detachCrumfurs(this));
+            if (c.executor().inEventLoop()) {
+                c.detachCrumfurs(this);
+            } else {
+                c.executor().execute(() -> c.detachCrumfurs(this));
+            }
         }
         ctx.fireChannelInactive();
     }

@@ -1,11 +1,13 @@
 package dev.vless.server.relay;
 
+import dev.vless.server.internal.ChannelMove;
 import dev.vless.server.nat.Mapping;
 import dev.vless.server.nat.NatContext;
 import dev.vless.server.nat.UdpFlow;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.DatagramPacket;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.UUID;
 import org.slf4j.Logger;
@@ -34,17 +36,20 @@ final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
 
     @Override
     void open(ChannelHandlerContext ctx) {
-        InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
-        runtime.nat.withContext(user, client.getAddress(), c -> {
-            context = c;
-            c.attach(this);
-            if (!channel.isActive()) {
-                c.detach(this);
-            }
-        }, () -> {
-            log.info("{}: user {} has too many NAT contexts; closing", channel, user);
-            channel.close();
-        });
+        InetAddress client = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+        // Onto the context's loop first: from then on frames and datagrams pass between this connection and the
+        // context's sockets without a thread hop (auto-read is off until ready()).
+        ChannelMove.moveTo(channel, runtime.nat.loopFor(user, client), () ->
+                runtime.nat.withContext(user, client, c -> {
+                    context = c;
+                    c.attach(this);
+                    if (!channel.isActive()) {
+                        c.detach(this);
+                    }
+                }, () -> {
+                    log.info("{}: user {} has too many NAT contexts; closing", channel, user);
+                    channel.close();
+                }));
     }
 
     @Override
@@ -56,7 +61,11 @@ final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
     void closed() {
         NatContext c = context;
         if (c != null) {
-            c.executor().execute(() -> c.detach(this));
+            if (c.executor().inEventLoop()) {
+                c.detach(this);
+            } else {
+                c.executor().execute(() -> c.detach(this));
+            }
         }
     }
 
@@ -77,10 +86,15 @@ final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
 
     @Override
     public void mapped(Mapping m) {
-        channel.eventLoop().execute(() -> {
+        if (channel.eventLoop().inEventLoop()) {
             mapping = m;
             ready();
-        });
+        } else {
+            channel.eventLoop().execute(() -> {
+                mapping = m;
+                ready();
+            });
+        }
     }
 
     @Override
