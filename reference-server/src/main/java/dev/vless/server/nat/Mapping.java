@@ -63,7 +63,9 @@ public final class Mapping {
         metrics.datagramsOut.increment();
         if (payload.isReadable()) {
             // Written now, flushed once per batch: the frames of one TCP read leave in one sendmmsg (BatchedFlush).
-            socket.channel.write(new DatagramPacket(payload, target)).addListener(onSent);
+            // A void promise: a failed send reaches the socket's exceptionCaught, which counts it (SEND_FAILED),
+            // instead of costing a promise and a listener per datagram.
+            socket.channel.write(new DatagramPacket(payload, target), socket.channel.voidPromise());
             flush.afterWrite();
         } else {
             // Empty datagrams (UDP-2) leave through UdpSockets' own path, which does not wait for a flush: flush

@@ -398,6 +398,10 @@ public final class NatContext {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             // ICMP errors surface here as PortUnreachableException; they must not kill the mapping (RFC 4787 REQ-12).
+            // Anything else is a failed send: Mapping writes with the void promise, which reports here.
+            if (!(cause instanceof java.net.PortUnreachableException)) {
+                metrics.drop(DropReason.SEND_FAILED);
+            }
             log.debug("{} of {}: {}", socket, NatContext.this, cause.toString());
         }
     }
