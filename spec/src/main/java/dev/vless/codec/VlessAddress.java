@@ -139,6 +139,35 @@ public record VlessAddress(VlessAddressType type, String host, int port) {
         return address;
     }
 
+    /**
+     * The 32 bits of an IPv4 address, most significant first, without the array {@link InetAddress#getAddress()}
+     * copies on every call (it showed up as the one allocation of every UMFURS). OpenJDK's {@code hashCode} of an
+     * {@code Inet4Address} is exactly these bits; that is checked once, and where it does not hold the copy is made.
+     */
+    public static int ipv4Bits(Inet4Address ip) {
+        if (IPV4_HASH_IS_ADDRESS) {
+            return ip.hashCode();
+        }
+        byte[] b = ip.getAddress();
+        return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | b[3] & 0xff;
+    }
+
+    private static final boolean IPV4_HASH_IS_ADDRESS = ipv4HashIsAddress();
+
+    private static boolean ipv4HashIsAddress() {
+        try {
+            for (byte[] b : new byte[][] {{1, 2, 3, 4}, {(byte) 255, (byte) 254, (byte) 128, 0}, {127, 0, 0, 1}}) {
+                int bits = (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | b[3] & 0xff;
+                if (InetAddress.getByAddress(b).hashCode() != bits) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (UnknownHostException e) {
+            return false;
+        }
+    }
+
     static boolean isMapped(byte[] b) {
         if (b.length != 16) {
             return false;

@@ -173,6 +173,19 @@ class VlessAddressTest {
         assertThat(VlessAddress.canonical(plain)).isSameAs(plain);
     }
 
+    @Test
+    void ipv4BitsAreTheAddressMostSignificantFirst() throws Exception {
+        java.util.Random random = new java.util.Random(4787);
+        for (int i = 0; i < 1000; i++) {
+            byte[] b = new byte[4];
+            random.nextBytes(b);
+            int expected = java.nio.ByteBuffer.wrap(b).getInt();
+            assertThat(VlessAddress.ipv4Bits((Inet4Address) InetAddress.getByAddress(b))).isEqualTo(expected);
+        }
+        assertThat(VlessAddress.ipv4Bits((Inet4Address) InetAddress.getByName("255.255.255.255"))).isEqualTo(-1);
+        assertThat(VlessAddress.ipv4Bits((Inet4Address) InetAddress.getByName("127.0.0.2"))).isEqualTo(0x7f000002);
+    }
+
     private static String printableAscii() {
         StringBuilder sb = new StringBuilder();
         for (char c = 0x21; c <= 0x7e; c++) {

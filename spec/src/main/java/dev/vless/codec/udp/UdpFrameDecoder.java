@@ -9,7 +9,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
 
 /**
- * Splits a command-2 stream into datagrams: each frame becomes one retained payload {@link ByteBuf}, empty frames
+ * Splits a command-2 stream into datagrams: each frame becomes one payload {@link ByteBuf} of its own, empty frames
  * included (UDP-2). Every length is valid, so the only bad input is a stream that ends inside a frame.
  *
  * @see "spec/VLESS.md §8"
@@ -31,7 +31,12 @@ public final class UdpFrameDecoder extends ByteToMessageDecoder {
             return;
         }
         in.skipBytes(UdpFrame.HEADER_LENGTH);
-        out.add(in.readRetainedSlice(length));
+        // A copy rather than a retained slice: a slice is a new object per datagram under Netty 4.2's default
+        // allocator, and it pins the whole cumulation buffer until the datagram is sent, which keeps the decoder
+        // from reusing that buffer. A datagram is at most 64 KiB and usually far less, so the copy costs little.
+        ByteBuf payload = ctx.alloc().ioBuffer(length);
+        in.readBytes(payload, length);
+        out.add(payload);
     }
 
     @Override

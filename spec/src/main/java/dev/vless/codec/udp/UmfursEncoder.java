@@ -36,8 +36,13 @@ public final class UmfursEncoder {
         }
         UdpFrame.checkLength(length);
         ip = VlessAddress.canonical(ip);
-        out.writeByte(ip instanceof Inet4Address ? 1 : 3);
-        out.writeBytes(ip.getAddress());
+        if (ip instanceof Inet4Address v4) {
+            out.writeByte(1);
+            out.writeInt(VlessAddress.ipv4Bits(v4)); // no copy of the address per datagram
+        } else {
+            out.writeByte(3);
+            out.writeBytes(ip.getAddress());
+        }
         out.writeShort(source.getPort());
         out.writeShort(length);
     }
