@@ -46,7 +46,8 @@ import org.openjdk.jmh.annotations.TearDown;
  *   <li>{@link #dialNewTarget}: a command-2 connection to a new target is mapped (dialed entry, one more flow) and
  *       closed again.</li>
  *   <li>{@link #tableLookupBaseline}: the same lookups in a bare access-ordered {@link LinkedHashMap} keyed by
- *       {@link InetSocketAddress}, the data structure NatContext uses: the floor under {@code lookupKnownPeer}.</li>
+ *       {@link InetSocketAddress}: the structure NatContext kept its tables in before {@link PeerIndex} (three of
+ *       them, looked up per datagram), kept as a yardstick for the cost of cache misses at each size.</li>
  * </ul>
  */
 @State(Scope.Thread)

@@ -15,10 +15,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.IdentityHashMap;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -54,13 +51,16 @@ public final class NatContext {
     private final ServerMetrics metrics;
     private final Transport transport;
 
-    // Access order, so that the least recently used entry is evicted first when the table is full (LIM-1).
-    private final LinkedHashMap<InetSocketAddress, Entry> dialed = new LinkedHashMap<>(16, 0.75f, true);
-    private final LinkedHashMap<InetSocketAddress, Entry> heard = new LinkedHashMap<>(16, 0.75f, true);
+    /** Every endpoint with an entry or a connection: the dialed and heard tables (NAT-6) and the receivers (DLV-1). */
+    private final PeerIndex peers = new PeerIndex();
+    /** Peers holding an entry, least recently used first: what LIM-1 evicts when the table is full. */
+    private Peer oldest;
+    private Peer newest;
+    /** Dialed plus heard entries. */
+    private int entries;
     private final List<ContextSocket> sockets = new ArrayList<>();
     private ContextSocket ipv4Socket;
     private ContextSocket ipv6Socket;
-    private final Map<InetSocketAddress, List<UdpFlow>> flowsByTarget = new HashMap<>();
     private final Map<UdpFlow, ContextSocket> flowSockets = new IdentityHashMap<>();
     private CrumfursSink crumfurs;
     private boolean closed;
@@ -99,23 +99,29 @@ public final class NatContext {
         }
         InetSocketAddress target = flow.target();
         long now = System.nanoTime();
-        ContextSocket socket = live(dialed.get(target));          // rule 1
+        Peer peer = peer(target);
+        ContextSocket socket = live(peer.dialed);                 // rule 1
         if (socket == null) {
-            socket = live(heard.get(target));                     // rule 2
+            socket = live(peer.heard);                            // rule 2
         }
         if (socket == null) {
             socket = socketForNewDestination(target);             // rule 3
         }
-        Entry entry = dialed.get(target);
+        Entry entry = peer.dialed;
         if (entry == null || entry.socket.released) {
+            if (entry == null) {
+                addedEntry();
+            }
             entry = new Entry(socket, now);
-            put(dialed, target, entry);
+            peer.dialed = entry;
         } else {
             entry.lastSeenNanos = now;
         }
+        touch(peer);
         socket.flows++;
         flowSockets.put(flow, socket);
-        flowsByTarget.computeIfAbsent(target, t -> new ArrayList<>(2)).add(flow);
+        peer.addFlow(flow);
+        enforceEntryLimit();
         enforceFlowLimit();
 
         Mapping mapping = new Mapping(socket, entry, target, metrics);
@@ -140,12 +146,10 @@ public final class NatContext {
             return;
         }
         socket.flows--;
-        List<UdpFlow> list = flowsByTarget.get(flow.target());
-        if (list != null) {
-            list.remove(flow);
-            if (list.isEmpty()) {
-                flowsByTarget.remove(flow.target());
-            }
+        Peer peer = peers.get(flow.target());
+        if (peer != null) {
+            peer.removeFlow(flow);
+            forgetIfEmpty(peer);
         }
     }
 
@@ -207,30 +211,96 @@ public final class NatContext {
         return socket;
     }
 
-    private void put(LinkedHashMap<InetSocketAddress, Entry> map, InetSocketAddress address, Entry entry) {
-        if (map.put(address, entry) == null) {
-            metrics.liveMappings.increment();
+    /** The peer at {@code address}, added to the index if it is new. */
+    private Peer peer(InetSocketAddress address) {
+        Peer p = peers.get(address);
+        if (p == null) {
+            p = new Peer(address, PeerIndex.ipv4Key(address));
+            peers.add(p);
         }
-        while (dialed.size() + heard.size() > settings.maxEntries()) {
-            evictOldestEntry();
+        return p;
+    }
+
+    private void addedEntry() {
+        entries++;
+        metrics.liveMappings.increment();
+    }
+
+    private void dropDialed(Peer p) {
+        p.dialed = null;
+        entries--;
+        metrics.liveMappings.decrement();
+    }
+
+    private void dropHeard(Peer p) {
+        p.heard = null;
+        entries--;
+        metrics.liveMappings.decrement();
+    }
+
+    /** Makes {@code p} the most recently used peer. */
+    private void touch(Peer p) {
+        if (p == newest) {
+            return;
+        }
+        if (p.listed) {
+            unlink(p);
+        }
+        p.older = newest;
+        p.newer = null;
+        if (newest != null) {
+            newest.newer = p;
+        } else {
+            oldest = p;
+        }
+        newest = p;
+        p.listed = true;
+    }
+
+    private void unlink(Peer p) {
+        if (p.older != null) {
+            p.older.newer = p.newer;
+        } else {
+            oldest = p.newer;
+        }
+        if (p.newer != null) {
+            p.newer.older = p.older;
+        } else {
+            newest = p.older;
+        }
+        p.older = null;
+        p.newer = null;
+        p.listed = false;
+    }
+
+    /** Takes a peer without entries out of the recency list, and out of the index when no connection needs it. */
+    private void forgetIfEmpty(Peer p) {
+        if (p.hasEntries()) {
+            return;
+        }
+        if (p.listed) {
+            unlink(p);
+        }
+        if (!p.hasFlows()) {
+            peers.remove(p);
         }
     }
 
-    private void evictOldestEntry() {
-        Map.Entry<InetSocketAddress, Entry> d = dialed.isEmpty() ? null : dialed.entrySet().iterator().next();
-        Map.Entry<InetSocketAddress, Entry> h = heard.isEmpty() ? null : heard.entrySet().iterator().next();
-        LinkedHashMap<InetSocketAddress, Entry> from;
-        if (d == null) {
-            from = heard;
-        } else if (h == null) {
-            from = dialed;
-        } else {
-            from = d.getValue().lastSeenNanos - h.getValue().lastSeenNanos <= 0 ? dialed : heard;
+    /**
+     * Evicts least recently used entries while there are more than the limit (LIM-1): the older entry of the least
+     * recently used peer first. Recency is kept per peer, not per entry; a peer's two entries are refreshed together
+     * by every datagram from it, so this is the per-entry order in all but corner cases.
+     */
+    private void enforceEntryLimit() {
+        while (entries > settings.maxEntries() && oldest != null) {
+            Peer p = oldest;
+            if (p.dialed != null && (p.heard == null || p.dialed.lastSeenNanos - p.heard.lastSeenNanos <= 0)) {
+                dropDialed(p);
+            } else {
+                dropHeard(p);
+            }
+            forgetIfEmpty(p);
         }
-        Iterator<Map.Entry<InetSocketAddress, Entry>> it = from.entrySet().iterator();
-        it.next();
-        it.remove();
-        metrics.liveMappings.decrement();
     }
 
     private void enforceFlowLimit() {
@@ -256,28 +326,26 @@ public final class NatContext {
         }
         InetSocketAddress source = VlessAddress.canonical(packet.sender());
         long now = System.nanoTime();
-        Entry h = heard.get(source);
+        Peer peer = peer(source);
+        Entry h = peer.heard;
         if (h == null || h.socket.released) {
-            put(heard, source, new Entry(socket, now));
+            if (h == null) {
+                addedEntry();
+            }
+            peer.heard = new Entry(socket, now);
         } else {
             h.lastSeenNanos = now;
         }
-        Entry d = dialed.get(source);
+        Entry d = peer.dialed;
         if (d != null) {
             d.lastSeenNanos = now;
         }
+        touch(peer);
+        UdpFlow receiver = peer.receiver();
+        enforceEntryLimit();
 
-        UdpFlow newest = null;
-        List<UdpFlow> list = flowsByTarget.get(source);
-        if (list != null) {
-            for (UdpFlow f : list) {
-                if (newest == null || f.sequence() > newest.sequence()) {
-                    newest = f;
-                }
-            }
-        }
-        if (newest != null) {
-            if (!newest.deliver(packet)) {
+        if (receiver != null) {
+            if (!receiver.deliver(packet)) {
                 metrics.drop(DropReason.CLIENT_BACKLOG);
             }
         } else if (crumfurs != null) {
@@ -306,21 +374,26 @@ public final class NatContext {
                 release(s);
             }
         }
-        expireEntries(dialed, now, lifetime, true);
-        expireEntries(heard, now, lifetime, false);
+        expireEntries(now, lifetime);
         if (sockets.isEmpty() && flowSockets.isEmpty() && crumfurs == null) {
             close();
         }
     }
 
-    private void expireEntries(Map<InetSocketAddress, Entry> map, long now, long lifetime, boolean isDialed) {
-        for (Iterator<Map.Entry<InetSocketAddress, Entry>> it = map.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<InetSocketAddress, Entry> e = it.next();
-            boolean inUse = isDialed && flowsByTarget.containsKey(e.getKey());
-            if (e.getValue().socket.released || (!inUse && now - e.getValue().lastSeenNanos > lifetime)) {
-                it.remove();
-                metrics.liveMappings.decrement();
+    /** Drops entries of released sockets, and entries idle for the lifetime unless a connection uses them. */
+    private void expireEntries(long now, long lifetime) {
+        for (Peer p = oldest; p != null; ) {
+            Peer next = p.newer; // p may leave the list
+            Entry d = p.dialed;
+            if (d != null && (d.socket.released || (!p.hasFlows() && now - d.lastSeenNanos > lifetime))) {
+                dropDialed(p);
             }
+            Entry h = p.heard;
+            if (h != null && (h.socket.released || now - h.lastSeenNanos > lifetime)) {
+                dropHeard(p);
+            }
+            forgetIfEmpty(p);
+            p = next;
         }
     }
 
@@ -355,9 +428,11 @@ public final class NatContext {
         for (ContextSocket s : new ArrayList<>(sockets)) {
             release(s);
         }
-        metrics.liveMappings.add(-(dialed.size() + heard.size()));
-        dialed.clear();
-        heard.clear();
+        metrics.liveMappings.add(-entries);
+        entries = 0;
+        peers.clear();
+        oldest = null;
+        newest = null;
         table.removed(key, this);
     }
 
