@@ -2,6 +2,7 @@ package dev.vless.server.internal;
 
 import io.netty.channel.Channel;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -24,9 +25,32 @@ public final class BatchedFlush implements Runnable {
     /** A task queued from the loop itself has not run yet; on the channel's event loop only. */
     private boolean pendingFromLoop;
 
-    /** A batcher for {@code channel}'s writes. */
+    /** Flushes no more often than this, in nanoseconds; 0 for no limit. */
+    private final long minIntervalNanos;
+    /** When the last flush ran (long enough ago at first); on the channel's event loop only. */
+    private long lastFlushNanos = System.nanoTime() - TimeUnit.SECONDS.toNanos(1);
+    /** A delayed flush is scheduled; on the channel's event loop only. */
+    private boolean delayed;
+    private final Runnable delayedFlush = () -> {
+        delayed = false;
+        flushNow(System.nanoTime());
+    };
+
+    /** A batcher for {@code channel}'s writes that flushes as soon as a batch is complete. */
     public BatchedFlush(Channel channel) {
+        this(channel, 0);
+    }
+
+    /**
+     * A batcher that also spaces flushes at least {@code minIntervalNanos} apart: a write within that time of the
+     * last flush waits for the rest of the interval, so that a busy connection sends one TCP segment per interval
+     * instead of one per datagram. On one event loop datagrams from the target come one per wake-up, and a flush
+     * each cost a TCP write each, the largest system call of the relay (it runs the receiving side's TCP stack on
+     * loopback). A connection idle for the interval flushes at once, so sparse traffic waits for nothing.
+     */
+    public BatchedFlush(Channel channel, long minIntervalNanos) {
         this.channel = channel;
+        this.minIntervalNanos = minIntervalNanos;
     }
 
     /** Call from any thread after each {@code channel.write}: a flush follows it on the channel's event loop. */
@@ -50,8 +74,29 @@ public final class BatchedFlush implements Runnable {
     public void run() {
         pendingFromLoop = false;
         // Tasks queued after this one will flush; when none is, this is the last of the batch.
-        if (++run == queued.get()) {
-            channel.flush();
+        if (++run != queued.get() || delayed) {
+            return; // a later task or the delayed flush takes this batch along
         }
+        if (minIntervalNanos == 0) {
+            channel.flush();
+            return;
+        }
+        long now = System.nanoTime();
+        long wait = lastFlushNanos + minIntervalNanos - now;
+        if (wait > 0) {
+            delayed = true;
+            try {
+                channel.eventLoop().schedule(delayedFlush, wait, TimeUnit.NANOSECONDS);
+            } catch (RejectedExecutionException e) {
+                channel.close(); // the loop is shutting down, and with it the channel
+            }
+        } else {
+            flushNow(now);
+        }
+    }
+
+    private void flushNow(long now) {
+        lastFlushNanos = now;
+        channel.flush();
     }
 }

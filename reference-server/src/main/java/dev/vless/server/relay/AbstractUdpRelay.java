@@ -24,6 +24,13 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
 
     private static final Logger log = LoggerFactory.getLogger(AbstractUdpRelay.class);
 
+    /**
+     * The shortest time between two flushes of frames to the client: a busy connection sends its frames in one TCP
+     * segment per 50 µs rather than one each (see {@link BatchedFlush}); the most a frame waits, far below any
+     * network's round trip.
+     */
+    static final long CLIENT_FLUSH_INTERVAL_NANOS = 50_000;
+
     final ServerRuntime runtime;
     final InetSocketAddress target;
     Channel channel;
@@ -43,7 +50,7 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        flush = new BatchedFlush(channel);
+        flush = new BatchedFlush(channel, CLIENT_FLUSH_INTERVAL_NANOS);
         open(ctx);
     }
 

@@ -44,7 +44,7 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        flush = new BatchedFlush(channel);
+        flush = new BatchedFlush(channel, AbstractUdpRelay.CLIENT_FLUSH_INTERVAL_NANOS);
         InetAddress client = ((InetSocketAddress) channel.remoteAddress()).getAddress();
         // On the context's loop every UMFURS is written without a thread hop (see ChannelMove).
         ChannelMove.moveTo(channel, runtime.nat.loopFor(user, client), () -> attach(client));
