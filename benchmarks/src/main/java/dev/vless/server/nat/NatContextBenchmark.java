@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.TearDown;
  *
  * <p>Each operation allocates one {@link DatagramPacket} (24 bytes), standing for the one Netty's socket read
  * allocates, and the lookups build their sender address afresh as that read does (an {@code InetSocketAddress}, an
- * {@code Inet4Address}, their holders and the address array: 104 bytes); the rest of {@code gc.alloc.rate.norm} is
+ * {@code Inet4Address}, and their holders: 96 bytes); the rest of {@code gc.alloc.rate.norm} is
  * the NAT code's.
  *
  * <ul>
