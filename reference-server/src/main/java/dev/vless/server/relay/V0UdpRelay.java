@@ -4,6 +4,7 @@ import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessResponseHeader;
 import dev.vless.codec.udp.UdpFrame;
 import dev.vless.server.DropReason;
+import dev.vless.server.internal.BatchedFlush;
 import dev.vless.server.internal.UdpSockets;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -24,6 +25,7 @@ import java.net.InetSocketAddress;
 final class V0UdpRelay extends AbstractUdpRelay {
 
     private DatagramChannel socket;
+    private BatchedFlush socketFlush;
     private boolean headerSent;
     private boolean closing;
     private ScheduledFuture<?> idleCheck;
@@ -44,10 +46,15 @@ final class V0UdpRelay extends AbstractUdpRelay {
 
                     @Override
                     public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
-                        // ICMP errors must not end the flow (RFC 4787 REQ-12).
+                        // ICMP errors must not end the flow (RFC 4787 REQ-12); anything else is a failed send,
+                        // reported here by the void promise send() writes with.
+                        if (!(cause instanceof java.net.PortUnreachableException)) {
+                            runtime.metrics.drop(DropReason.SEND_FAILED);
+                        }
                     }
                 });
         socket = (DatagramChannel) bound.channel();
+        socketFlush = new BatchedFlush(socket);
         runtime.metrics.liveSockets.increment();
         socket.closeFuture().addListener(f -> runtime.metrics.liveSockets.decrement());
         bound.addListener((ChannelFutureListener) f -> {
@@ -102,11 +109,18 @@ final class V0UdpRelay extends AbstractUdpRelay {
             return;
         }
         runtime.metrics.datagramsOut.increment();
-        UdpSockets.send(socket, payload, target).addListener(f -> { // empty datagrams too (UDP-2)
-            if (!f.isSuccess()) {
-                runtime.metrics.drop(DropReason.SEND_FAILED);
-            }
-        });
+        if (payload.isReadable()) {
+            // As Mapping.send: no promise per datagram, one flush (one sendmmsg) per batch of frames.
+            socket.write(new DatagramPacket(payload, target), socket.voidPromise());
+            socketFlush.afterWrite();
+        } else {
+            socket.flush(); // what came before first: the empty datagram (UDP-2) does not wait for a flush
+            UdpSockets.send(socket, payload, target).addListener(f -> {
+                if (!f.isSuccess()) {
+                    runtime.metrics.drop(DropReason.SEND_FAILED);
+                }
+            });
+        }
     }
 
     @Override
