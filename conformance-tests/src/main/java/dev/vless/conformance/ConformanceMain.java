@@ -1,5 +1,6 @@
 package dev.vless.conformance;
 
+import dev.vless.link.ShareLink;
 import dev.vless.spec.Profile;
 import java.net.InetAddress;
 import java.nio.file.Path;

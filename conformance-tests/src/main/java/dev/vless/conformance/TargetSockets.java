@@ -60,7 +60,7 @@ final class TargetSockets {
                     && !io.netty.util.NetUtil.isValidIpV6Address(target.serverName())) {
                 params.setServerNames(List.of(new SNIHostName(target.serverName())));
             }
-            if (!target.insecure() && target.pinnedSha256() == null) {
+            if (!target.insecure() && target.pinnedSha256().isEmpty()) {
                 params.setEndpointIdentificationAlgorithm("HTTPS");
             }
             tls.setSSLParameters(params);
@@ -82,8 +82,8 @@ final class TargetSockets {
             SSLContext ctx = SSLContext.getInstance("TLS");
             TrustManager[] trust;
             if (target.insecure()) {
-                trust = new TrustManager[] {new PinningTrustManager(null)};
-            } else if (target.pinnedSha256() != null) {
+                trust = new TrustManager[] {new PinningTrustManager(List.of())};
+            } else if (!target.pinnedSha256().isEmpty()) {
                 trust = new TrustManager[] {new PinningTrustManager(target.pinnedSha256())};
             } else {
                 TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
@@ -113,22 +113,23 @@ final class TargetSockets {
 
     /** Trusts a certificate by its SHA-256 fingerprint, or anything when no fingerprint is given (insecure). */
     private static final class PinningTrustManager implements X509TrustManager {
-        private final String pin;
+        private final List<String> pins;
 
-        PinningTrustManager(String pin) {
-            this.pin = pin;
+        PinningTrustManager(List<String> pins) {
+            this.pins = pins;
         }
 
         @Override
         public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            if (pin == null) {
+            if (pins.isEmpty()) {
                 return;
             }
             try {
-                String actual = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                String actual = HexFormat.of().withUpperCase().formatHex(MessageDigest.getInstance("SHA-256")
                         .digest(chain[0].getEncoded()));
-                if (!actual.equals(pin)) {
-                    throw new CertificateException("certificate fingerprint " + actual + " is not the pinned " + pin);
+                if (!pins.contains(actual)) {
+                    throw new CertificateException("certificate fingerprint " + actual + " is not the pinned "
+                            + String.join(" or ", pins));
                 }
             } catch (java.security.NoSuchAlgorithmException e) {
                 throw new CertificateException(e);

@@ -1,5 +1,6 @@
 package dev.vless.conformance;
 
+import dev.vless.link.ShareLink;
 import dev.vless.server.DestinationFilter;
 import dev.vless.server.TlsConfig;
 import dev.vless.server.VlessServer;

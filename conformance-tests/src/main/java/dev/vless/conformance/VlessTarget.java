@@ -2,6 +2,7 @@ package dev.vless.conformance;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.vless.link.ShareLink;
 import dev.vless.spec.Profile;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -20,7 +21,7 @@ import java.util.UUID;
  * @param serverName       the TLS server name (SNI)
  * @param insecure         accept any certificate
  * @param caFile           CA certificates to trust, or {@code null}
- * @param pinnedSha256     a pinned certificate fingerprint (hex), or {@code null}
+ * @param pinnedSha256     pinned certificate fingerprints (SHA-256, upper-case hex); empty to pin none
  * @param profile          the profile the target claims
  * @param peers            addresses the harness's peers bind to (the first is the default)
  * @param handshakeTimeout the target's handshake deadline
@@ -38,7 +39,7 @@ public record VlessTarget(
         String serverName,
         boolean insecure,
         Path caFile,
-        String pinnedSha256,
+        List<String> pinnedSha256,
         Profile profile,
         List<InetAddress> peers,
         Duration handshakeTimeout,
@@ -54,12 +55,14 @@ public record VlessTarget(
         requireNonNull(user, "user");
         requireNonNull(profile, "profile");
         peers = List.copyOf(peers);
+        pinnedSha256 = List.copyOf(pinnedSha256);
     }
 
     /** The target a share link and the options describe. */
     static VlessTarget of(ShareLink link, TargetOptions o, String description, boolean embedded) {
         return new VlessTarget(new InetSocketAddress(link.host(), link.port()), link.user(), o.user2(), link.tls(),
-                link.serverName(), o.insecure(), o.caFile(), link.pinnedSha256(), o.profile(), o.peerAddresses(),
+                link.serverName(), o.insecure() || link.allowInsecure(), o.caFile(), link.pinnedSha256(), o.profile(),
+                o.peerAddresses(),
                 o.handshakeTimeout(), o.lifetimeProbe(), o.ioTimeout(), o.policy(), description, embedded);
     }
 

@@ -3,6 +3,7 @@ package dev.vless.client;
 import static java.util.Objects.requireNonNull;
 
 import dev.vless.codec.VlessVersion;
+import dev.vless.link.ShareLink;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

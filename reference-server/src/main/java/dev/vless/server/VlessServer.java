@@ -2,6 +2,7 @@ package dev.vless.server;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.vless.link.ShareLink;
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.TlsContexts;
 import dev.vless.server.internal.TlsMaterial;
@@ -16,8 +17,8 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.util.NetUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -172,27 +173,17 @@ public final class VlessServer implements AutoCloseable {
     public String shareLink(UUID user, String host, String name) {
         InetSocketAddress local = localAddress();
         String h = host != null ? host : NetUtil.toAddressString(local.getAddress());
-        if (h.indexOf(':') >= 0 && !h.startsWith("[")) {
-            h = "[" + h + "]";
+        if (h.startsWith("[") && h.endsWith("]")) {
+            h = h.substring(1, h.length() - 1);
         }
-        StringBuilder link = new StringBuilder("vless://").append(user).append('@').append(h).append(':')
-                .append(local.getPort()).append("?encryption=none&type=tcp");
-        if (config.tls().mode() == TlsConfig.Mode.PLAINTEXT) {
-            link.append("&security=none");
-        } else {
-            link.append("&security=tls");
-            String sni = config.tls().mode() == TlsConfig.Mode.SELF_SIGNED ? config.tls().serverName() : host;
-            if (sni != null) {
-                link.append("&sni=").append(URLEncoder.encode(sni, StandardCharsets.UTF_8));
-            }
-            if (tls.fingerprintSha256() != null && config.tls().mode() == TlsConfig.Mode.SELF_SIGNED) {
-                link.append("&pcs=").append(tls.fingerprintSha256().replace(":", ""));
-            }
-        }
-        if (name != null) {
-            link.append('#').append(URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20"));
-        }
-        return link.toString();
+        boolean plaintext = config.tls().mode() == TlsConfig.Mode.PLAINTEXT;
+        boolean selfSigned = config.tls().mode() == TlsConfig.Mode.SELF_SIGNED;
+        String sni = plaintext ? null : selfSigned ? config.tls().serverName() : host;
+        // A self-signed certificate is trusted by its fingerprint; a CA-issued one by the client's CAs.
+        List<String> pins = selfSigned && tls.fingerprintSha256() != null
+                ? List.of(tls.fingerprintSha256().replace(":", "").toUpperCase(Locale.ROOT)) : List.of();
+        return new ShareLink(user, h, local.getPort(), plaintext ? ShareLink.Security.NONE : ShareLink.Security.TLS,
+                sni, pins, false, name).toString();
     }
 
     private void startStatsLog() {

@@ -1,6 +1,7 @@
 package dev.vless.bench.load;
 
 import dev.vless.codec.VlessVersion;
+import dev.vless.link.ShareLink;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

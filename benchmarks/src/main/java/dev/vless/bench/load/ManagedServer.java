@@ -1,5 +1,6 @@
 package dev.vless.bench.load;
 
+import dev.vless.link.ShareLink;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -99,8 +100,9 @@ final class ManagedServer implements AutoCloseable {
                     + readQuietly(log));
         }
         ShareLink link = ShareLink.parse(line.substring(line.indexOf("vless://")));
-        return new ManagedServer(name, p, new ShareLink(link.user(), link.host(), link.port(), link.tls(), null,
-                null, name), true, log);
+        // Kept: user, address and security. The generator trusts its own certificate without a pin.
+        return new ManagedServer(name, p, new ShareLink(link.user(), link.host(), link.port(), link.security(), null,
+                List.of(), false, name), true, log);
     }
 
     /** Starts v2ray with a VLESS inbound on 127.0.0.1 ({@code decryption: none}), TLS if {@code tls} is given. */
@@ -129,7 +131,8 @@ final class ManagedServer implements AutoCloseable {
                 Thread.sleep(50);
             }
         }
-        return new ManagedServer(name, p, new ShareLink(user, "127.0.0.1", port, tls != null, null, null, name), false,
+        return new ManagedServer(name, p, new ShareLink(user, "127.0.0.1", port,
+                tls != null ? ShareLink.Security.TLS : ShareLink.Security.NONE, null, List.of(), false, name), false,
                 log);
     }
 

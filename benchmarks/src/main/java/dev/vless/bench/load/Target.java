@@ -1,6 +1,7 @@
 package dev.vless.bench.load;
 
 import dev.vless.codec.VlessVersion;
+import dev.vless.link.ShareLink;
 
 /**
  * What a workload talks to: the peers themselves (the direct path), or a VLESS server given by its share link and

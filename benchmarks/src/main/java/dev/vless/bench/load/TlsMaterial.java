@@ -1,5 +1,6 @@
 package dev.vless.bench.load;
 
+import dev.vless.link.ShareLink;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -9,6 +10,7 @@ import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import io.netty.handler.ssl.util.SelfSignedCertificate;
 import java.nio.file.Path;
 import java.security.cert.CertificateException;
+import java.util.List;
 import javax.net.ssl.SSLException;
 
 /**
@@ -26,7 +28,7 @@ final class TlsMaterial implements AutoCloseable {
         certificate = new SelfSignedCertificate("localhost", "EC", 256);
         server = SslContextBuilder.forServer(certificate.certificate(), certificate.privateKey())
                 .sslProvider(provider()).protocols("TLSv1.3", "TLSv1.2").build();
-        insecureClient = client(null);
+        insecureClient = client(List.of());
     }
 
     Path certificateFile() {
@@ -41,9 +43,9 @@ final class TlsMaterial implements AutoCloseable {
         return server;
     }
 
-    /** A client context for {@code link}: pinned to its fingerprint if it has one, else trusting any certificate. */
+    /** A client context for {@code link}: pinned to its fingerprints if it has any, else trusting any certificate. */
     SslContext clientFor(ShareLink link) throws SSLException {
-        return link.fingerprint() == null ? insecureClient : client(link.fingerprint());
+        return link.pinnedSha256().isEmpty() ? insecureClient : client(link.pinnedSha256());
     }
 
     /** A client context that trusts any certificate (the direct path and managed servers use our own certificate). */
@@ -55,12 +57,12 @@ final class TlsMaterial implements AutoCloseable {
         return OpenSsl.isAvailable() ? "OpenSSL " + OpenSsl.versionString() : "JDK";
     }
 
-    private static SslContext client(String fingerprint) throws SSLException {
+    private static SslContext client(List<String> fingerprints) throws SSLException {
         SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider()).protocols("TLSv1.3", "TLSv1.2");
-        if (fingerprint == null) {
+        if (fingerprints.isEmpty()) {
             b.trustManager(InsecureTrustManagerFactory.INSTANCE);
         } else {
-            b.trustManager(FingerprintTrustManagerFactory.builder("SHA-256").fingerprints(fingerprint).build());
+            b.trustManager(FingerprintTrustManagerFactory.builder("SHA-256").fingerprints(fingerprints).build());
         }
         return b.build();
     }

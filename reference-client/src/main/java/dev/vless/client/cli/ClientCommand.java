@@ -1,12 +1,12 @@
 package dev.vless.client.cli;
 
-import dev.vless.client.ShareLink;
 import dev.vless.client.UpstreamTls;
 import dev.vless.client.VlessClient;
 import dev.vless.client.VlessClientBuilder;
 import dev.vless.client.VlessClientConfig;
 import dev.vless.client.internal.ClientTls;
 import dev.vless.codec.VlessVersion;
+import dev.vless.link.ShareLink;
 import io.netty.util.NetUtil;
 import java.io.PrintStream;
 import java.net.InetAddress;

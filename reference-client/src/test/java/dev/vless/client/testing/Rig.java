@@ -1,8 +1,8 @@
 package dev.vless.client.testing;
 
-import dev.vless.client.ShareLink;
 import dev.vless.client.VlessClient;
 import dev.vless.client.VlessClientBuilder;
+import dev.vless.link.ShareLink;
 import dev.vless.server.DestinationFilter;
 import dev.vless.server.VlessServer;
 import dev.vless.server.VlessServerBuilder;

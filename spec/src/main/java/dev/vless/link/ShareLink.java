@@ -1,9 +1,10 @@
-package dev.vless.client;
+package dev.vless.link;
 
 import static java.util.Objects.requireNonNull;
 
 import io.netty.util.NetUtil;
 import java.io.ByteArrayOutputStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +19,10 @@ import java.util.regex.Pattern;
 
 /**
  * A VLESS share link, {@code vless://UUID@HOST:PORT?security=tls&sni=NAME&type=tcp&pcs=SHA256#name}, in the form
- * v2rayN and the reference server use. {@link #parse} accepts only what this client can honour and says precisely
- * what is wrong with anything else; parameters that change nothing here (such as {@code fp} or {@code alpn}) are
- * ignored.
+ * v2rayN and the reference server use: how the reference client, the conformance suite and the load generator are
+ * told where a server is. {@link #parse} accepts only what these tools can honour (VLESS over TCP, with TLS or
+ * without) and says precisely what is wrong with anything else; parameters that change nothing here (such as
+ * {@code fp} or {@code alpn}) are ignored. Share links are a convention of clients, not part of the protocol.
  *
  * @param user          the user ID (the part before {@code @})
  * @param host          the server's host name or IP address, without brackets
@@ -69,6 +71,52 @@ public record ShareLink(UUID user, String host, int port, Security security, Str
         return sni != null ? sni : host;
     }
 
+    /** Whether the link asks for TLS ({@code security=tls}). */
+    public boolean tls() {
+        return security == Security.TLS;
+    }
+
+    /** The server's address, resolving {@code host}. */
+    public InetSocketAddress address() {
+        return new InetSocketAddress(host, port);
+    }
+
+    /** The link in the form {@link #parse} reads: user, address, security, server name, pins and name. */
+    @Override
+    public String toString() {
+        StringBuilder b = new StringBuilder("vless://").append(user).append('@')
+                .append(host.indexOf(':') >= 0 ? "[" + host + "]" : host).append(':').append(port)
+                .append("?encryption=none&type=tcp&security=").append(tls() ? "tls" : "none");
+        if (sni != null) {
+            b.append("&sni=").append(encode(sni));
+        }
+        if (!pinnedSha256.isEmpty()) {
+            b.append("&pcs=").append(String.join(",", pinnedSha256));
+        }
+        if (allowInsecure) {
+            b.append("&allowInsecure=1");
+        }
+        if (name != null) {
+            b.append('#').append(encode(name));
+        }
+        return b.toString();
+    }
+
+    /** Percent-encodes what is not unreserved (RFC 3986), so that {@link #parse} reads the text back unchanged. */
+    private static String encode(String text) {
+        StringBuilder b = new StringBuilder();
+        for (byte x : text.getBytes(StandardCharsets.UTF_8)) {
+            int c = x & 0xff;
+            if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "-._~".indexOf(c) >= 0) {
+                b.append((char) c);
+            } else {
+                b.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+            }
+        }
+        return b.toString();
+    }
+
     /**
      * Parses a share link.
      *
@@ -87,7 +135,8 @@ public record ShareLink(UUID user, String host, int port, Security security, Str
         }
         String scheme = s.substring(0, schemeEnd);
         if (!scheme.equalsIgnoreCase("vless")) {
-            throw bad("its scheme is '" + scheme + "'", "vless://; this client speaks VLESS only");
+            throw bad("its scheme is '" + scheme + "'",
+                    "vless://; the reference client, suite and load generator speak VLESS only");
         }
         String rest = s.substring(schemeEnd + 3);
 
@@ -162,12 +211,13 @@ public record ShareLink(UUID user, String host, int port, Security security, Str
         Security security = security(params.get("security"));
         String type = params.getOrDefault("type", "tcp").toLowerCase(Locale.ROOT);
         if (!type.equals("tcp") && !type.equals("raw")) {
-            throw bad("type=" + params.get("type") + " is a transport this client does not speak",
+            throw bad("type=" + params.get("type") + " is a transport the reference tools do not speak",
                     "type=tcp (or no type); WebSocket, gRPC, HTTP/2 and the like are not supported");
         }
         String headerType = params.getOrDefault("headerType", "none");
         if (!headerType.equalsIgnoreCase("none")) {
-            throw bad("headerType=" + headerType + " disguises TCP as another protocol, which this client does not do",
+            throw bad("headerType=" + headerType
+                    + " disguises TCP as another protocol, which the reference tools do not do",
                     "headerType=none (or none given)");
         }
         String encryption = params.getOrDefault("encryption", "none");
