@@ -1,5 +1,7 @@
 package dev.vless.client.cli;
 
+import dev.vless.cli.CommandLines;
+import dev.vless.cli.UsageException;
 import dev.vless.client.UpstreamTls;
 import dev.vless.client.VlessClient;
 import dev.vless.client.VlessClientBuilder;
@@ -15,16 +17,8 @@ import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
-import java.util.List;
-import java.util.Locale;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.IVersionProvider;
@@ -62,11 +56,7 @@ public final class ClientCommand {
     /** The client failed while starting or stopping. */
     static final int EXIT_FAILURE = CommandLine.ExitCode.SOFTWARE;
     private static final String NAME = "vless-client";
-    private static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
-    private static final List<String> LOG_LEVELS = List.of("error", "warn", "info", "debug");
-    private static final Pattern DURATION_PART = Pattern.compile("(\\d{1,12})(ms|s|m|h|d)");
     private static final String DURATION_HINT = "expected: a number with a unit, such as 60s, 5m or 500ms";
-    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
 
     @Option(names = "--server", paramLabel = "LINK", required = true,
             description = "The VLESS server as a share link: " + ShareLink.EXAMPLE + " (the reference server "
@@ -120,7 +110,7 @@ public final class ClientCommand {
      * @param args the command line; {@code --help} lists every option
      */
     public static void main(String[] args) {
-        configureLogging(args); // before any logger exists: slf4j-simple reads its level once
+        CommandLines.configureLogging(args); // before any logger exists: slf4j-simple reads its level once
         System.exit(run(args, System.out, System.err, ClientCommand::runUntilSignalled));
     }
 
@@ -231,7 +221,7 @@ public final class ClientCommand {
             throw new UsageException("--udp-idle must be longer than zero (expected: such as 60s)");
         }
         b.udpIdle(idle);
-        logLevel(logLevel);
+        CommandLines.logLevel(logLevel);
         return b;
     }
 
@@ -312,80 +302,11 @@ public final class ClientCommand {
      * @return the exit code: 0, or {@link #EXIT_FAILURE} when it did not stop in time
      */
     static int stop(VlessClient client, PrintStream out, PrintStream err) {
-        int code = CommandLine.ExitCode.OK;
-        try {
-            client.stop().get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            err.println(NAME + ": did not stop within " + STOP_TIMEOUT.toSeconds() + " s; exiting anyway");
-            code = EXIT_FAILURE;
-        } catch (ExecutionException e) {
-            err.println(NAME + ": error while stopping: " + e.getCause());
-            code = EXIT_FAILURE;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            code = EXIT_FAILURE;
-        }
-        out.println("stopped; final stats: " + client.stats().format());
-        out.flush();
-        err.flush();
-        return code;
+        return CommandLines.stop(NAME, client::stop, () -> client.stats().format(), out, err, EXIT_FAILURE);
     }
 
     private static void runUntilSignalled(VlessClient client) {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            int code = stop(client, System.out, System.err);
-            // A JVM ended by a signal exits with 128 + signal; a requested, clean stop reports 0.
-            Runtime.getRuntime().halt(code);
-        }, "vless-client-shutdown"));
-        CountDownLatch never = new CountDownLatch(1);
-        while (true) {
-            try {
-                never.await(); // the event loop threads are daemons; this thread keeps the JVM alive
-            } catch (InterruptedException e) {
-                // Only a signal ends the client; the shutdown hook does the rest.
-            }
-        }
-    }
-
-    /**
-     * Sets slf4j-simple's level from {@code --log-level} before any logger exists; a bad value is left for the full
-     * parse to report. An explicit {@code -Dorg.slf4j.simpleLogger.defaultLogLevel} wins over the default.
-     */
-    static void configureLogging(String[] args) {
-        String level = null;
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--log-level") && i + 1 < args.length) {
-                level = args[i + 1];
-            } else if (args[i].startsWith("--log-level=")) {
-                level = args[i].substring("--log-level=".length());
-            }
-        }
-        String normalised = level == null ? null : level.trim().toLowerCase(Locale.ROOT);
-        if (normalised != null && LOG_LEVELS.contains(normalised)) {
-            System.setProperty(LOG_LEVEL_PROPERTY, normalised);
-        } else if (System.getProperty(LOG_LEVEL_PROPERTY) == null) {
-            System.setProperty(LOG_LEVEL_PROPERTY, "info");
-        }
-        if ("debug".equals(System.getProperty(LOG_LEVEL_PROPERTY))
-                && System.getProperty("org.slf4j.simpleLogger.log.io.netty") == null) {
-            System.setProperty("org.slf4j.simpleLogger.log.io.netty", "info"); // Netty's start-up probing is noise
-        }
-        setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
-        setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
-        setIfAbsent("org.slf4j.simpleLogger.showShortLogName", "true");
-    }
-
-    private static void setIfAbsent(String key, String value) {
-        if (System.getProperty(key) == null) {
-            System.setProperty(key, value);
-        }
-    }
-
-    private static void logLevel(String text) throws UsageException {
-        if (!LOG_LEVELS.contains(text.trim().toLowerCase(Locale.ROOT))) {
-            throw new UsageException("--log-level '" + text + "' is not a level (expected: error, warn, info or "
-                    + "debug)");
-        }
+        CommandLines.runUntilSignalled("vless-client-shutdown", () -> stop(client, System.out, System.err));
     }
 
     /** A host and port as written, the host without brackets. */
@@ -440,35 +361,7 @@ public final class ClientCommand {
 
     /** A duration such as {@code 60s}, {@code 5m}, {@code 500ms} or ISO-8601 {@code PT1M}; a bare number is seconds. */
     static Duration duration(String option, String text) throws UsageException {
-        String s = text.trim().toLowerCase(Locale.ROOT);
-        if (s.startsWith("p")) {
-            try {
-                return Duration.parse(s.toUpperCase(Locale.ROOT));
-            } catch (DateTimeParseException e) {
-                throw new UsageException(option + " '" + text + "' is not a duration (" + DURATION_HINT + ")");
-            }
-        }
-        if (!s.isEmpty() && s.length() <= 12 && s.chars().allMatch(Character::isDigit)) {
-            return Duration.ofSeconds(Long.parseLong(s));
-        }
-        Matcher m = DURATION_PART.matcher(s);
-        Duration total = Duration.ZERO;
-        int end = 0;
-        while (m.find() && m.start() == end) {
-            long n = Long.parseLong(m.group(1));
-            total = total.plus(switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            });
-            end = m.end();
-        }
-        if (end == 0 || end != s.length()) {
-            throw new UsageException(option + " '" + text + "' is not a duration (" + DURATION_HINT + ")");
-        }
-        return total;
+        return CommandLines.duration(option, text, DURATION_HINT);
     }
 
     /** Runs a builder setter, turning its complaint into one naming the option. */
@@ -482,15 +375,6 @@ public final class ClientCommand {
 
     private static String oneLine(String message) {
         return message == null ? "" : message.replaceAll("\\s*\\R\\s*", " ").trim();
-    }
-
-    /** A command line the client cannot run with; the message says what is wrong and what to do. */
-    static final class UsageException extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        UsageException(String message) {
-            super(message);
-        }
     }
 
     /** The client could not start although the options were fine. */

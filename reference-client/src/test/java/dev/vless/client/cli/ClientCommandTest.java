@@ -3,6 +3,7 @@ package dev.vless.client.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.vless.cli.UsageException;
 import dev.vless.client.UpstreamTls;
 import dev.vless.client.VlessClient;
 import dev.vless.client.VlessClientConfig;
@@ -151,7 +152,7 @@ class ClientCommandTest {
 
     private static void assertUsage(String[] args, String message) {
         assertThatThrownBy(() -> ClientCommand.parse(args).toConfig())
-                .isInstanceOf(ClientCommand.UsageException.class)
+                .isInstanceOf(UsageException.class)
                 .hasMessageContaining(message);
     }
 

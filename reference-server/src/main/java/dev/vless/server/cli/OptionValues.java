@@ -1,5 +1,7 @@
 package dev.vless.server.cli;
 
+import dev.vless.cli.CommandLines;
+import dev.vless.cli.UsageException;
 import dev.vless.server.Cidr;
 import io.netty.util.NetUtil;
 import java.io.IOException;
@@ -12,12 +14,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.UUID;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
@@ -32,7 +31,6 @@ final class OptionValues {
     // Only the canonical 8-4-4-4-12 form: UUID.fromString also takes "1-2-3-4-5", which is surely a typo.
     private static final Pattern UUID_TEXT = Pattern.compile(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-    private static final Pattern DURATION_PART = Pattern.compile("(\\d{1,12})(ms|s|m|h|d)");
     private static final String DURATION_HINT = "expected: a number with a unit, such as 300s, 5m, 1h30m or 500ms";
 
     private OptionValues() {
@@ -104,35 +102,7 @@ final class OptionValues {
      * number is seconds.
      */
     static Duration duration(String option, String text) throws UsageException {
-        String s = text.trim().toLowerCase(Locale.ROOT);
-        if (s.startsWith("p")) {
-            try {
-                return Duration.parse(s.toUpperCase(Locale.ROOT));
-            } catch (DateTimeParseException e) {
-                throw new UsageException(option + " '" + text + "' is not a duration (" + DURATION_HINT + ")");
-            }
-        }
-        if (!s.isEmpty() && s.chars().allMatch(Character::isDigit) && s.length() <= 12) {
-            return Duration.ofSeconds(Long.parseLong(s));
-        }
-        Matcher m = DURATION_PART.matcher(s);
-        Duration total = Duration.ZERO;
-        int end = 0;
-        while (m.find() && m.start() == end) {
-            long n = Long.parseLong(m.group(1));
-            total = total.plus(switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            });
-            end = m.end();
-        }
-        if (end == 0 || end != s.length()) {
-            throw new UsageException(option + " '" + text + "' is not a duration (" + DURATION_HINT + ")");
-        }
-        return total;
+        return CommandLines.duration(option, text, DURATION_HINT);
     }
 
     /** {@code HOST:PORT}, with an IPv6 host in brackets ({@code [::]:8443}). */

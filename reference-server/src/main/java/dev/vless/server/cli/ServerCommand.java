@@ -1,5 +1,7 @@
 package dev.vless.server.cli;
 
+import dev.vless.cli.CommandLines;
+import dev.vless.cli.UsageException;
 import dev.vless.server.Cidr;
 import dev.vless.server.DestinationFilter;
 import dev.vless.server.MappingPolicy;
@@ -29,10 +31,7 @@ import java.util.Locale;
 import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.ArgGroup;
@@ -70,12 +69,9 @@ public final class ServerCommand {
     /** The server failed while starting or stopping. */
     static final int EXIT_FAILURE = CommandLine.ExitCode.SOFTWARE;
     private static final String NAME = "vless-server";
-    private static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
-    private static final List<String> LOG_LEVELS = List.of("error", "warn", "info", "debug");
     private static final List<String> PRIVATE_RANGES = List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
             "100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10");
     private static final List<String> LOOPBACK_RANGES = List.of("127.0.0.0/8", "::1/128");
-    private static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
 
     static final class Network {
         @Option(names = "--listen", paramLabel = "HOST:PORT",
@@ -277,7 +273,7 @@ public final class ServerCommand {
      */
     public static void main(String[] args) {
         // Before anything can create a logger: slf4j-simple reads its level once, at its first logger.
-        configureLogging(args);
+        CommandLines.configureLogging(args); // before any logger exists: slf4j-simple reads its level once
         System.exit(run(args, System.out, System.err, ServerCommand::runUntilSignalled));
     }
 
@@ -383,7 +379,7 @@ public final class ServerCommand {
         set("--max-datagram-size", () -> b.maxDatagramSize(udp.maxDatagramSize));
         set("--io-threads", () -> b.ioThreads(operations.ioThreads));
         b.nativeTransport(!operations.noNative);
-        logLevel(operations.logLevel); // checked here too, so that a bad level is an error and not ignored
+        CommandLines.logLevel(operations.logLevel); // checked here too, so that a bad level is an error and not ignored
 
         if (security.fallback != null) {
             OptionValues.HostPort fb = OptionValues.hostPort("--fallback", security.fallback, 1);
@@ -646,84 +642,11 @@ public final class ServerCommand {
      */
     static int stop(VlessServer server, PrintStream out, PrintStream err) {
         out.println("stopping: closing the listener and every connection");
-        int code = CommandLine.ExitCode.OK;
-        try {
-            server.stop().get(STOP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            err.println(NAME + ": did not stop within " + STOP_TIMEOUT.toSeconds() + " s; exiting anyway");
-            code = EXIT_FAILURE;
-        } catch (ExecutionException e) {
-            err.println(NAME + ": error while stopping: " + e.getCause());
-            code = EXIT_FAILURE;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            code = EXIT_FAILURE;
-        }
-        out.println("stopped; final stats: " + server.stats().format());
-        out.flush();
-        err.flush();
-        return code;
+        return CommandLines.stop(NAME, server::stop, () -> server.stats().format(), out, err, EXIT_FAILURE);
     }
 
     private static void runUntilSignalled(VlessServer server) {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            int code = stop(server, System.out, System.err);
-            // A JVM ended by a signal exits with 128 + signal; a requested, clean stop should report 0. halt() is
-            // allowed while hooks run, and nothing else of ours needs to run after this one.
-            Runtime.getRuntime().halt(code);
-        }, "vless-shutdown"));
-        CountDownLatch never = new CountDownLatch(1);
-        while (true) {
-            try {
-                never.await(); // the event loop threads are daemons; this thread keeps the JVM alive
-            } catch (InterruptedException e) {
-                // Only a signal ends the server; the shutdown hook does the rest.
-            }
-        }
-    }
-
-    /**
-     * Sets slf4j-simple's level from {@code --log-level} before any logger exists; a bad value is left for the
-     * full parse to report. An explicit {@code -Dorg.slf4j.simpleLogger.defaultLogLevel} wins over the default.
-     */
-    static void configureLogging(String[] args) {
-        String level = null;
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--log-level") && i + 1 < args.length) {
-                level = args[i + 1];
-            } else if (args[i].startsWith("--log-level=")) {
-                level = args[i].substring("--log-level=".length());
-            }
-        }
-        String normalised = level == null ? null : level.trim().toLowerCase(Locale.ROOT);
-        if (normalised != null && LOG_LEVELS.contains(normalised)) {
-            System.setProperty(LOG_LEVEL_PROPERTY, normalised);
-        } else if (System.getProperty(LOG_LEVEL_PROPERTY) == null) {
-            System.setProperty(LOG_LEVEL_PROPERTY, "info");
-        }
-        if ("debug".equals(System.getProperty(LOG_LEVEL_PROPERTY))
-                && System.getProperty("org.slf4j.simpleLogger.log.io.netty") == null) {
-            // Netty's own debug output (platform probing at start) would drown the server's.
-            System.setProperty("org.slf4j.simpleLogger.log.io.netty", "info");
-        }
-        setIfAbsent("org.slf4j.simpleLogger.showDateTime", "true");
-        setIfAbsent("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
-        setIfAbsent("org.slf4j.simpleLogger.showShortLogName", "true");
-    }
-
-    private static void setIfAbsent(String key, String value) {
-        if (System.getProperty(key) == null) {
-            System.setProperty(key, value);
-        }
-    }
-
-    private static String logLevel(String text) throws UsageException {
-        String level = text.trim().toLowerCase(Locale.ROOT);
-        if (!LOG_LEVELS.contains(level)) {
-            throw new UsageException("--log-level '" + text + "' is not a level (expected: error, warn, info or "
-                    + "debug)");
-        }
-        return level;
+        CommandLines.runUntilSignalled("vless-shutdown", () -> stop(server, System.out, System.err));
     }
 
     private boolean given(String option) {

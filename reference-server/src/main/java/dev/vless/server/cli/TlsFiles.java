@@ -1,5 +1,6 @@
 package dev.vless.server.cli;
 
+import dev.vless.cli.UsageException;
 import dev.vless.server.internal.PemKeys;
 import java.io.IOException;
 import java.io.InputStream;

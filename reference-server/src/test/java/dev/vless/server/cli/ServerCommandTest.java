@@ -3,6 +3,7 @@ package dev.vless.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.vless.cli.UsageException;
 import dev.vless.server.Cidr;
 import dev.vless.server.MappingPolicy;
 import dev.vless.server.TlsConfig;
