@@ -1,6 +1,6 @@
 package dev.vless.server;
 
-/** Why the server dropped a datagram; each is counted (DLV-3, DLV-5, UDP-5, UDP-7). */
+/** Why the server dropped a datagram; each is counted (DLV-3, DLV-5, DLV-6, UDP-5, UDP-7). */
 public enum DropReason {
     /** No open connection to the source and no live CRUMFURS (DLV-3). */
     NO_RECEIVER,
@@ -15,5 +15,12 @@ public enum DropReason {
     /** The socket refused the datagram (for example an ICMP error or a closed socket). */
     SEND_FAILED,
     /** Received by a released port during its cool-down (LIF-7). */
-    COOL_DOWN
+    COOL_DOWN,
+    /** From source port 0 or a source address that is not unicast (DLV-6); creates no entry. */
+    INVALID_SOURCE,
+    /**
+     * Handing the datagram to its client failed with an unexpected error: a server bug, logged at DEBUG only (a
+     * remote could otherwise fill the log). Tests and fuzzers expect this counter to stay at zero.
+     */
+    DELIVERY_ERROR
 }

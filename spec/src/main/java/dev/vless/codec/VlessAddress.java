@@ -140,6 +140,21 @@ public record VlessAddress(VlessAddressType type, String host, int port) {
     }
 
     /**
+     * Whether a datagram from {@code source} may be relayed and labelled (DLV-6): a port in 1-65535 and a unicast IP,
+     * neither unspecified, multicast nor 255.255.255.255. Any remote chooses its datagrams' source, so the server
+     * checks it like any other input; pass the {@link #canonical(InetSocketAddress) canonical} address, so that an
+     * IPv4-mapped broadcast source is seen as IPv4. Allocates nothing: it runs for every datagram.
+     */
+    public static boolean isUnicastSource(InetSocketAddress source) {
+        InetAddress ip = source.getAddress();
+        int port = source.getPort();
+        if (ip == null || port < 1 || port > 65535 || ip.isAnyLocalAddress() || ip.isMulticastAddress()) {
+            return false;
+        }
+        return !(ip instanceof Inet4Address v4) || ipv4Bits(v4) != -1;
+    }
+
+    /**
      * The 32 bits of an IPv4 address, most significant first, without the array {@link InetAddress#getAddress()}
      * copies on every call (it showed up as the one allocation of every UMFURS). OpenJDK's {@code hashCode} of an
      * {@code Inet4Address} is exactly these bits; that is checked once, and where it does not hold the copy is made.

@@ -191,6 +191,10 @@ public enum SpecRule {
                     + " filtering)."),
     DLV_3(MUST, SERVER, "12", Scope.V1_ONLY,
             "With neither, the datagram is dropped and counted."),
+    DLV_6(MUST, SERVER, "12", Scope.V1_ONLY,
+            "A datagram whose source port is 0, or whose source address is not a unicast address (unspecified,"
+                    + " multicast or 255.255.255.255), is dropped and counted before any other rule applies: it creates"
+                    + " and refreshes no entry and goes to no connection."),
     DLV_4(MUST, CLIENT, "12", Scope.V1_ONLY,
             "A client MUST accept datagrams from X on CRUMFURS at any time, including while it has or had a connection to"
                     + " X."),

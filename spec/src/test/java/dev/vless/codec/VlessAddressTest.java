@@ -193,4 +193,26 @@ class VlessAddressTest {
         }
         return sb.toString();
     }
+
+    @Test
+    void unicastSourcesAreTheOnesARelayMayLabel() throws Exception {
+        for (String ok : new String[] {"127.0.0.1", "192.0.2.1", "255.255.255.254", "::1", "2001:db8::1"}) {
+            assertThat(VlessAddress.isUnicastSource(new InetSocketAddress(InetAddress.getByName(ok), 1))).as(ok).isTrue();
+            assertThat(VlessAddress.isUnicastSource(new InetSocketAddress(InetAddress.getByName(ok), 65535))).as(ok)
+                    .isTrue();
+        }
+        // DLV-6: port 0, and sources that are not unicast.
+        assertThat(VlessAddress.isUnicastSource(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 0))).isFalse();
+        assertThat(VlessAddress.isUnicastSource(new InetSocketAddress(InetAddress.getByName("::1"), 0))).isFalse();
+        for (String bad : new String[] {"0.0.0.0", "::", "224.0.0.1", "239.255.255.250", "255.255.255.255",
+                "ff02::1"}) {
+            assertThat(VlessAddress.isUnicastSource(new InetSocketAddress(InetAddress.getByName(bad), 4000))).as(bad)
+                    .isFalse();
+        }
+        // An IPv4-mapped broadcast is judged by its canonical IPv4 form.
+        InetSocketAddress mapped = new InetSocketAddress(
+                Inet6Address.getByAddress(null, new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, -1, -1}, null),
+                4000);
+        assertThat(VlessAddress.isUnicastSource(VlessAddress.canonical(mapped))).isFalse();
+    }
 }

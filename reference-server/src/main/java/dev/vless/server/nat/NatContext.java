@@ -325,6 +325,12 @@ public final class NatContext {
             return;
         }
         InetSocketAddress source = VlessAddress.canonical(packet.sender());
+        if (!VlessAddress.isUnicastSource(source)) {
+            // DLV-6: before any table is touched, so that a forged source leaves no trace.
+            metrics.drop(DropReason.INVALID_SOURCE);
+            packet.release();
+            return;
+        }
         long now = System.nanoTime();
         Peer peer = peer(source);
         Entry h = peer.heard;
@@ -344,19 +350,26 @@ public final class NatContext {
         UdpFlow receiver = peer.receiver();
         enforceEntryLimit();
 
-        if (receiver != null) {
-            if (!receiver.deliver(packet)) {
-                metrics.drop(DropReason.CLIENT_BACKLOG);
-            }
-        } else if (crumfurs != null) {
-            if (crumfurs.deliver(packet)) {
-                metrics.umfursSent.increment();
+        try {
+            if (receiver != null) {
+                if (!receiver.deliver(packet)) {
+                    metrics.drop(DropReason.CLIENT_BACKLOG);
+                }
+            } else if (crumfurs != null) {
+                if (crumfurs.deliver(packet)) {
+                    metrics.umfursSent.increment();
+                } else {
+                    metrics.drop(DropReason.CLIENT_BACKLOG);
+                }
             } else {
-                metrics.drop(DropReason.CLIENT_BACKLOG);
+                metrics.drop(DropReason.NO_RECEIVER);
+                packet.release();
             }
-        } else {
-            metrics.drop(DropReason.NO_RECEIVER);
-            packet.release();
+        } catch (RuntimeException e) {
+            // The sinks release the packet whatever happens; what must not happen is that remote input reaches the
+            // socket's exceptionCaught (counted as a failed send) or a log above DEBUG.
+            metrics.drop(DropReason.DELIVERY_ERROR);
+            log.debug("{}: delivering a datagram from {} failed", this, source, e);
         }
     }
 

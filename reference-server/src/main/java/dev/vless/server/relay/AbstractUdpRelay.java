@@ -111,7 +111,13 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
             int length = content.readableBytes();
             // One right-sized buffer: the 64 KiB receive buffer goes back to the pool at once.
             ByteBuf frame = ch.alloc().ioBuffer(UdpFrame.HEADER_LENGTH + length);
-            frame.writeShort(length).writeBytes(content);
+            try {
+                UdpFrame.checkLength(length);
+                frame.writeShort(length).writeBytes(content);
+            } catch (RuntimeException e) {
+                frame.release();
+                throw e;
+            }
             beforeFrame(ch);
             ch.write(frame, ch.voidPromise());
             flush.afterWrite(); // one flush per batch of datagrams, not one TCP write each (see BatchedFlush)

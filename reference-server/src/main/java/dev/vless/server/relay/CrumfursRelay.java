@@ -113,8 +113,13 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
             InetSocketAddress source = packet.sender();
             // One right-sized buffer: the 64 KiB receive buffer goes back to the pool at once.
             ByteBuf out = ch.alloc().ioBuffer(UmfursEncoder.headerLength(source) + content.readableBytes());
-            UmfursEncoder.encodeHeader(source, content.readableBytes(), out);
-            out.writeBytes(content);
+            try {
+                UmfursEncoder.encodeHeader(source, content.readableBytes(), out);
+                out.writeBytes(content);
+            } catch (RuntimeException e) {
+                out.release(); // a source the header cannot carry must not cost a buffer (NatContext filters, DLV-6)
+                throw e;
+            }
             ch.write(out, ch.voidPromise());
             flush.afterWrite(); // one flush per batch of UMFURS, not one TCP write each (see BatchedFlush)
             return true;

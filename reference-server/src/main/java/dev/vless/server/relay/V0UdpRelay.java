@@ -17,12 +17,16 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.net.InetSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A v0 command-2 connection: a socket of its own, datagrams only to and from its target (UDP-7), the v0 response
  * header before the first frame (RSP-2), closed when idle for the lifetime (LIF-5).
  */
 final class V0UdpRelay extends AbstractUdpRelay {
+
+    private static final Logger log = LoggerFactory.getLogger(V0UdpRelay.class);
 
     private DatagramChannel socket;
     private BatchedFlush socketFlush;
@@ -82,8 +86,16 @@ final class V0UdpRelay extends AbstractUdpRelay {
         } else if (!VlessAddress.canonical(packet.sender()).equals(target)) {
             runtime.metrics.drop(DropReason.FOREIGN_SOURCE);
             packet.release();
-        } else if (!writeFrame(packet.content())) {
-            runtime.metrics.drop(DropReason.CLIENT_BACKLOG);
+        } else {
+            try {
+                if (!writeFrame(packet.content())) {
+                    runtime.metrics.drop(DropReason.CLIENT_BACKLOG);
+                }
+            } catch (RuntimeException e) {
+                // As NatContext: remote input never reaches exceptionCaught or a log above DEBUG.
+                runtime.metrics.drop(DropReason.DELIVERY_ERROR);
+                log.debug("{}: delivering a datagram from {} failed", channel, target, e);
+            }
         }
     }
 

@@ -32,7 +32,7 @@ public final class UdpFrame {
     }
 
     /** Throws if {@code length} does not fit the length field. */
-    static void checkLength(int length) {
+    public static void checkLength(int length) {
         if (length > MAX_PAYLOAD) {
             throw new IllegalArgumentException("payload: " + length + " bytes (expected: 0-" + MAX_PAYLOAD + ")");
         }
