@@ -15,7 +15,13 @@ public enum Capability {
      * and the target shares this machine's {@code localhost}.
      */
     LOOPBACK_TARGET("the target is not on a loopback address, so the harness cannot connect from a second client IP"
-            + " or share its localhost");
+            + " or share its localhost"),
+    /**
+     * The harness can send datagrams with forged sources (port 0, multicast, other hosts) to the target's UDP ports:
+     * a Linux raw socket (root or CAP_NET_RAW) and a target on this machine's IPv4 loopback.
+     */
+    FORGED_SOURCES("the harness cannot forge UDP sources here: that needs a target on 127.0.0.0/8 and a Linux raw"
+            + " socket (run the suite as root or with CAP_NET_RAW)");
 
     private final String missing;
 

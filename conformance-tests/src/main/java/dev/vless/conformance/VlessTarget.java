@@ -81,6 +81,8 @@ public record VlessTarget(
                 // IPv4 only: 127.0.0.0/8 offers other client addresses, ::1 does not.
                 return address.getAddress() instanceof java.net.Inet4Address
                         && address.getAddress().isLoopbackAddress();
+            case FORGED_SOURCES:
+                return has(Capability.LOOPBACK_TARGET) && RawDatagrams.unavailableReason() == null;
             default:
                 throw new AssertionError(capability);
         }

@@ -6,15 +6,26 @@ import static dev.vless.conformance.cases.UdpFrameCases.expectFrame;
 import static dev.vless.conformance.cases.UdpFrameCases.mappedAddress;
 import static dev.vless.conformance.cases.UdpFrameCases.ms;
 
+import dev.vless.codec.VlessAddress;
+import dev.vless.conformance.Capability;
 import dev.vless.conformance.ConformanceCases;
 import dev.vless.conformance.CrumfursChannel;
 import dev.vless.conformance.Expect;
 import dev.vless.conformance.Harness;
+import dev.vless.conformance.RawDatagrams;
+import dev.vless.conformance.Requires;
 import dev.vless.conformance.UdpConnection;
 import dev.vless.conformance.UdpPeer;
 import dev.vless.conformance.WireLog;
 import dev.vless.spec.Profile;
+import java.io.EOFException;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -37,6 +48,10 @@ class DeliveryCases {
             + " as a UMFURS";
     private static final String DLV_3 = "DLV-3: with neither a connection to its source nor a live CRUMFURS, a"
             + " datagram is dropped";
+    private static final String DLV_6 = "DLV-6: a datagram whose source port is 0 or whose source address is not"
+            + " unicast is dropped and counted: it goes to no connection";
+    private static final String UMF_4 = "UMF-4: the source of a UMFURS is the true source address and port of the"
+            + " datagram as the server's socket received it";
     private static final String DLV_5 = "DLV-5: a server MUST NOT stop reading its UDP sockets for a slow client;"
             + " datagrams beyond the unsent-data limit are dropped and counted";
 
@@ -166,6 +181,148 @@ class DeliveryCases {
             throw Expect.violation(DLV_2 + " (after the drop, delivery goes on)", "a UMFURS from " + b.address()
                     + ": " + WireLog.hex(later), u == null ? "nothing on CRUMFURS within " + ms(h)
                     : "a UMFURS from " + u.source() + ": " + WireLog.hex(u.payload()));
+        }
+    }
+
+    @Test
+    @Tag("DLV-6")
+    @Requires(Capability.FORGED_SOURCES)
+    @DisplayName("DLV-6 · datagrams forged from port 0, multicast and broadcast sources reach no client, and the target"
+            + " keeps serving")
+    void forgedInvalidSourcesReachNoClient(Harness h) throws Exception {
+        Forging f = forging(h);
+        InetAddress aIp = f.a().address().getAddress();
+        List<InetSocketAddress> invalid = List.of(
+                new InetSocketAddress(aIp, 0),                                              // A's host, port 0
+                new InetSocketAddress(InetAddress.getByName("224.0.0.1"), f.a().address().getPort()),
+                new InetSocketAddress(InetAddress.getByName("239.255.255.250"), 1900),
+                new InetSocketAddress(InetAddress.getByName("255.255.255.255"), f.a().address().getPort()));
+        try (RawDatagrams raw = RawDatagrams.open()) {
+            for (InetSocketAddress source : invalid) {
+                sendForged(h, raw, source, f.mapped(), ascii("forged from " + source + ": must reach no client"));
+            }
+        }
+        byte[] marker = ascii("from B after the forged datagrams");
+        f.b().send(f.mapped(), marker);
+        try {
+            for (CrumfursChannel.Umfurs u : umfursUntil(h, f, marker)) {
+                String text = text(u.payload());
+                if (!VlessAddress.isUnicastSource(VlessAddress.canonical(u.source()))
+                        || text.startsWith("forged from ") && text.endsWith("must reach no client")) {
+                    throw Expect.violation(DLV_6, "no UMFURS for the datagrams from " + invalid,
+                            "a UMFURS labelled " + u.source() + " carrying " + WireLog.hex(u.payload()));
+                }
+            }
+        } catch (EOFException | SocketException e) {
+            throw Expect.violation(DLV_6, "CRUMFURS open and serving after datagrams from forged sources",
+                    "CRUMFURS ended: " + e);
+        } catch (MarkerMissing e) {
+            throw Expect.violation(DLV_6 + "; bad sources never stop service",
+                    "B's datagram, sent after the forged ones, on CRUMFURS", e.getMessage());
+        }
+        byte[] wrong = f.toA().receive(Duration.ofMillis(300));
+        if (wrong != null) {
+            throw Expect.violation(DLV_6, "nothing on the connection to " + f.a().address() + " (the port-0 datagram"
+                    + " came from its host, not from it)", "a frame of " + wrong.length + " B: " + WireLog.hex(wrong));
+        }
+        byte[] fromA = ascii("from A after the forged datagrams");
+        f.a().send(f.mapped(), fromA);
+        expectFrame(h, f.toA(), fromA, DLV_6 + "; bad sources never stop service");
+    }
+
+    @Test
+    @Tag("UMF-4")
+    @Requires(Capability.FORGED_SOURCES)
+    @DisplayName("UMF-4 · datagrams forged from another host at ports 1 and 65535 arrive labelled exactly as sent")
+    void forgedUnicastSourcesAreLabelledAsSent(Harness h) throws Exception {
+        Forging f = forging(h);
+        // Unicast sources no harness socket binds, at the extreme ports: valid, so delivered with exactly this label.
+        InetAddress other = h.target().peer(2) instanceof Inet4Address v4 ? v4 : f.a().address().getAddress();
+        Map<String, InetSocketAddress> valid = new LinkedHashMap<>();
+        valid.put("", new InetSocketAddress(other, 1));                                     // an empty datagram
+        valid.put("forged from port 65535", new InetSocketAddress(other, 65535));
+        try (RawDatagrams raw = RawDatagrams.open()) {
+            for (Map.Entry<String, InetSocketAddress> e : valid.entrySet()) {
+                sendForged(h, raw, e.getValue(), f.mapped(), ascii(e.getKey()));
+            }
+        }
+        byte[] marker = ascii("from B after the forged datagrams");
+        f.b().send(f.mapped(), marker);
+        Map<String, InetSocketAddress> missing = new LinkedHashMap<>(valid);
+        try {
+            for (CrumfursChannel.Umfurs u : umfursUntil(h, f, marker)) {
+                InetSocketAddress sent = valid.get(text(u.payload()));
+                if (sent != null && !u.source().equals(f.b().address())) {
+                    if (!u.source().equals(sent)) {
+                        throw Expect.violation(UMF_4, "the datagram forged from " + sent + " labelled " + sent,
+                                "labelled " + u.source() + " (" + WireLog.hex(u.payload()) + ")");
+                    }
+                    missing.remove(text(u.payload()));
+                }
+            }
+        } catch (MarkerMissing e) {
+            throw new IllegalStateException("precondition (DLV-2) not met after the forged datagrams: "
+                    + e.getMessage());
+        }
+        if (!missing.isEmpty()) {
+            throw Expect.violation(UMF_4 + " (with DLV-2: a datagram from a source without a connection goes to"
+                    + " CRUMFURS)", "UMFURS from " + missing.values() + " before B's later datagram",
+                    "none from them");
+        }
+    }
+
+    /** What the forged-source cases share: CRUMFURS, a connection to A, its external address, and peer B. */
+    private record Forging(CrumfursChannel crumfurs, UdpPeer a, UdpPeer b, UdpConnection toA,
+            InetSocketAddress mapped) {
+    }
+
+    private static Forging forging(Harness h) throws Exception {
+        Assumptions.assumeTrue(h.target().profile() == Profile.V1, "CRUMFURS exists in v1 only");
+        CrumfursChannel crumfurs = h.crumfurs();
+        UdpPeer a = h.udpPeer(0);
+        UdpPeer b = h.udpPeer(1);
+        Assumptions.assumeTrue(a.address().getAddress() instanceof Inet4Address,
+                "the harness forges IPv4 datagrams; its peers are on IPv6");
+        UdpConnection toA = h.udp(a.address());
+        InetSocketAddress mapped = mappedAddress(h, toA, a);
+        Assumptions.assumeTrue(VlessAddress.canonical(mapped.getAddress()) instanceof Inet4Address
+                && mapped.getAddress().isLoopbackAddress(), "the target's external address " + mapped
+                + " is not on 127.0.0.0/8, where the harness may send forged datagrams");
+        // Precondition, DLV-2's subject: B's datagrams reach CRUMFURS at all. Without it nothing here can decide.
+        if (sendUntilUmfurs(h, b, mapped, "before the forged datagrams", crumfurs) == null) {
+            throw new IllegalStateException("precondition (DLV-2) not met: no UMFURS for B's datagrams within "
+                    + 2 * h.target().ioTimeout().toMillis() + " ms, so forged sources cannot be judged");
+        }
+        return new Forging(crumfurs, a, b, toA, mapped);
+    }
+
+    private static void sendForged(Harness h, RawDatagrams raw, InetSocketAddress source, InetSocketAddress to,
+            byte[] p) throws java.io.IOException {
+        raw.send(source, to, p);
+        h.log().note("raw datagram from " + source + " → " + to + ": " + p.length + " B " + WireLog.hex(p));
+    }
+
+    /** The UMFURS received until B's {@code marker} (excluded); {@link MarkerMissing} when it never came. */
+    private static List<CrumfursChannel.Umfurs> umfursUntil(Harness h, Forging f, byte[] marker) throws Exception {
+        List<CrumfursChannel.Umfurs> got = new java.util.ArrayList<>();
+        long deadline = System.nanoTime() + 2 * h.target().ioTimeout().toNanos();
+        while (System.nanoTime() < deadline) {
+            CrumfursChannel.Umfurs u = f.crumfurs().receive(RESEND_EVERY);
+            if (u == null) {
+                continue;
+            }
+            if (Arrays.equals(u.payload(), marker) && u.source().equals(f.b().address())) {
+                return got;
+            }
+            got.add(u);
+        }
+        throw new MarkerMissing("nothing from B within " + 2 * h.target().ioTimeout().toMillis() + " ms");
+    }
+
+    /** B's datagram sent after forged ones never arrived. */
+    private static final class MarkerMissing extends Exception {
+        MarkerMissing(String message) {
+            super(message);
         }
     }
 
