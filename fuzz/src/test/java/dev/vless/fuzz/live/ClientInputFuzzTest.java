@@ -62,10 +62,8 @@ class ClientInputFuzzTest {
                     scenario.run(batch, name);
                     rig.assertServesValidClient(name);
                 } catch (AssertionError e) {
-                    List<String> lines = new ArrayList<>(List.of("kind: client", "transport: " + transport
-                            .toLowerCase()));
-                    batch.forEach(in -> lines.add(in.line()));
-                    throw new AssertionError(e.getMessage() + "\n" + LiveFuzz.save(name, e.getMessage(), lines), e);
+                    throw LiveFuzz.finding(e, name, List.of("kind: client", "transport: " + transport.toLowerCase()),
+                            batch.stream().map(Input::line).toList());
                 }
                 batches++;
                 inputs += batch.size();

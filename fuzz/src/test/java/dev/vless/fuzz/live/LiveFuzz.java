@@ -35,6 +35,13 @@ final class LiveFuzz {
         return s.isBlank() ? System.nanoTime() : Long.parseLong(s);
     }
 
+    /** {@code failure} with where its input was saved: the corpus {@code header} lines, then one line per item. */
+    static AssertionError finding(AssertionError failure, String name, List<String> header, List<String> items) {
+        List<String> lines = new java.util.ArrayList<>(header);
+        lines.addAll(items);
+        return new AssertionError(failure.getMessage() + "\n" + save(name, failure.getMessage(), lines), failure);
+    }
+
     /** Writes a finding and returns a sentence that says where it is and how to keep it. */
     static String save(String name, String why, List<String> lines) {
         try {

@@ -48,9 +48,8 @@ class RemoteDatagramFuzzTest {
                         scenario.run(burst, name);
                         rig.assertServesValidClient(name);
                     } catch (AssertionError e) {
-                        List<String> lines = new ArrayList<>(List.of("kind: remote"));
-                        burst.forEach(d -> lines.add(d.line()));
-                        throw new AssertionError(e.getMessage() + "\n" + LiveFuzz.save(name, e.getMessage(), lines), e);
+                        throw LiveFuzz.finding(e, name, List.of("kind: remote"),
+                                burst.stream().map(Datagram::line).toList());
                     }
                     bursts++;
                     datagrams += burst.size();
