@@ -27,6 +27,7 @@ public final class ConformanceExtension
     static final String VERDICT = "vless.verdict";
     static final String MESSAGE = "vless.message";
     static final String EVIDENCE = "vless.evidence";
+    static final String BLOCKED_BY = "vless.blockedBy";
     static final String FACT_PREFIX = "vless.fact.";
     /** The prefix of a skip reason that means NOT APPLICABLE. */
     static final String NOT_APPLICABLE = "NOT APPLICABLE: ";

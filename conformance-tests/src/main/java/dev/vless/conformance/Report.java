@@ -17,8 +17,13 @@ import java.util.Map;
  * @param passed         whether the run passes under the policy
  * @param summary        rule counts by verdict
  * @param classification the NAT findings (RFC 4787 mapping and filtering, classic name, ...)
+ * @param rootCauses     the failures that explain the others, first failing first: each rule that failed, with the
+ *                       cases it blocked, and the target's death if it died
+ * @param events         what happened to the run itself, with times: pre-flight, the target dying or being restarted,
+ *                       interference from another client
+ * @param unchecked      why the target could not be checked at all (the pre-flight failed), or {@code null}
  * @param rules          every rule of the specification, in order
- * @param cases          every case that was selected
+ * @param cases          every case that was selected, in run order
  */
 public record Report(
         int schema,
@@ -31,8 +36,25 @@ public record Report(
         boolean passed,
         Map<String, Integer> summary,
         Map<String, String> classification,
+        List<RootCause> rootCauses,
+        List<String> events,
+        String unchecked,
         List<RuleResult> rules,
         List<CaseResult> cases) {
+
+    /**
+     * A failure that explains others.
+     *
+     * @param rule          the rule whose check failed, or {@code null} when the cause is the target dying
+     * @param summary       what failed, in one line
+     * @param failedCases   the display names of the cases that failed it
+     * @param blockedCases  the display names of the cases it blocked (their own rules unjudged)
+     * @param blockedRules  the rules left without a verdict of their own because of it
+     * @param reproduce     the command-line selection that re-runs the first failing case
+     */
+    public record RootCause(String rule, String summary, List<String> failedCases, List<String> blockedCases,
+            List<String> blockedRules, String reproduce) {
+    }
 
     /**
      * One rule's verdict over all its cases.
@@ -62,8 +84,12 @@ public record Report(
      * @param durationMs  run time
      * @param facts       findings it recorded
      * @param evidence    the wire log lines
+     * @param order       its place in the run, from 1 (0 for a case never started)
+     * @param startMs     when it started, in milliseconds from the start of the run
+     * @param blockedBy   for {@link Verdict#BLOCKED}: the rule whose check failed in its setup, else {@code null}
      */
     public record CaseResult(String id, String displayName, List<String> rules, String level, Verdict verdict,
-            String message, long durationMs, Map<String, String> facts, List<String> evidence) {
+            String message, long durationMs, Map<String, String> facts, List<String> evidence, int order, long startMs,
+            String blockedBy) {
     }
 }

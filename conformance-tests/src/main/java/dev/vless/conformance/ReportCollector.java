@@ -25,6 +25,8 @@ public final class ReportCollector implements TestExecutionListener {
 
     private final Map<String, Map<String, String>> entries = new ConcurrentHashMap<>();
     private final Map<String, Long> started = new ConcurrentHashMap<>();
+    private final Map<String, Integer> order = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger nextOrder = new java.util.concurrent.atomic.AtomicInteger();
     private final List<Report.CaseResult> cases = java.util.Collections.synchronizedList(new ArrayList<>());
     private final long startNanos = System.nanoTime();
     private final String startedAt = Instant.now().toString();
@@ -32,6 +34,9 @@ public final class ReportCollector implements TestExecutionListener {
     @Override
     public void executionStarted(TestIdentifier id) {
         started.put(id.getUniqueId(), System.nanoTime());
+        if (id.isTest()) {
+            order.put(id.getUniqueId(), nextOrder.incrementAndGet());
+        }
     }
 
     @Override
@@ -91,8 +96,11 @@ public final class ReportCollector implements TestExecutionListener {
         });
         String evidence = e.get(ConformanceExtension.EVIDENCE);
         RuleLevel level = ConformanceExtension.level(rules.stream().map(r -> SpecRule.byId(r).orElseThrow()).toList());
+        Integer order = this.order.get(id.getUniqueId());
+        long startMs = (started.getOrDefault(id.getUniqueId(), startNanos) - startNanos) / 1_000_000;
         return new Report.CaseResult(id.getUniqueId(), id.getDisplayName(), rules, level.name(), verdict, message, ms,
-                facts, evidence == null ? List.of() : List.of(evidence.split("\n")));
+                facts, evidence == null ? List.of() : List.of(evidence.split("\n")), order == null ? 0 : order,
+                order == null ? 0 : startMs, e.get(ConformanceExtension.BLOCKED_BY));
     }
 
     /** Builds the report of a run of every case, once the run is over. */
@@ -168,10 +176,13 @@ public final class ReportCollector implements TestExecutionListener {
                 }
             });
         }
-        all.sort(java.util.Comparator.comparing(Report.CaseResult::displayName));
+        // Run order; cases never started (not applicable, target down) after those that ran, by name.
+        all.sort(java.util.Comparator.comparingInt((Report.CaseResult c) -> c.order() == 0 ? Integer.MAX_VALUE
+                : c.order()).thenComparing(Report.CaseResult::displayName));
         return new Report(1, suiteVersion, targetDescription, profile.name().toLowerCase(Locale.ROOT),
                 policy == Policy.MUST ? "must" : "must+should", startedAt,
-                (System.nanoTime() - startNanos) / 1_000_000, passed, summary, classification, rules, all);
+                (System.nanoTime() - startNanos) / 1_000_000, passed, summary, classification, List.of(), List.of(),
+                null, rules, all);
     }
 
     @Override

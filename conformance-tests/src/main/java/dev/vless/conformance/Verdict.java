@@ -10,6 +10,13 @@ public enum Verdict {
     WARN,
     /** The case could not reach a verdict (target unreachable, harness problem); reported, never a pass. */
     ERROR,
+    /**
+     * A setup step the case needs, which is another rule's subject, failed: the case says nothing about its own rules.
+     * The report names the blocking rule; that rule's own cases carry the failure.
+     */
+    BLOCKED,
+    /** The target had stopped serving before the case began (and could not be restarted): not run. */
+    TARGET_DOWN,
     /** The rule does not apply to the target's profile or the target lacks a capability the case needs. */
     NOT_APPLICABLE,
     /** A classification or measurement, not a pass/fail judgement. */
@@ -25,10 +32,14 @@ public enum Verdict {
     private static int severity(Verdict v) {
         switch (v) {
             case FAIL:
-                return 6;
+                return 8;
             case ERROR:
-                return 5;
+                return 7;
             case WARN:
+                return 6;
+            case BLOCKED:
+                return 5;
+            case TARGET_DOWN:
                 return 4;
             case PASS:
                 return 3;
