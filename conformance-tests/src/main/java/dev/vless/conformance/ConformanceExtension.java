@@ -28,6 +28,14 @@ public final class ConformanceExtension
     static final String MESSAGE = "vless.message";
     static final String EVIDENCE = "vless.evidence";
     static final String BLOCKED_BY = "vless.blockedBy";
+    /** The rule whose check failed in a FAIL or WARN case. */
+    static final String FAILED_RULE = "vless.failedRule";
+    /** Rules a case is found to have broken beyond its tags (ERR-5 when the target died on bad input). */
+    static final String EXTRA_RULES = "vless.extraRules";
+    /** The prefix of a skip reason that means the target was down. */
+    static final String TARGET_DOWN = "TARGET DOWN: ";
+    /** A rule ID at the start of a failure message: the rule whose check produced it. */
+    private static final java.util.regex.Pattern LEADING_RULE = java.util.regex.Pattern.compile("^([A-Z]{3}-\\d+)\\b");
     static final String FACT_PREFIX = "vless.fact.";
     /** The prefix of a skip reason that means NOT APPLICABLE. */
     static final String NOT_APPLICABLE = "NOT APPLICABLE: ";
@@ -59,6 +67,10 @@ public final class ConformanceExtension
                 return ConditionEvaluationResult.disabled(NOT_APPLICABLE + c.missingReason());
             }
         }
+        String down = Targets.liveness().down();
+        if (down != null) {
+            return ConditionEvaluationResult.disabled(TARGET_DOWN + down);
+        }
         return ConditionEvaluationResult.enabled("applicable");
     }
 
@@ -87,48 +99,106 @@ public final class ConformanceExtension
             // A case found at run time that it cannot apply here (an assumption): NOT APPLICABLE, never an error.
             String reason = String.valueOf(cause.getMessage());
             int at = reason.indexOf(NOT_APPLICABLE);
-            context.publishReportEntry(VERDICT, Verdict.NOT_APPLICABLE.name());
-            context.publishReportEntry(MESSAGE, at >= 0 ? reason.substring(at + NOT_APPLICABLE.length()) : reason);
+            publish(context, VERDICT, Verdict.NOT_APPLICABLE.name());
+            publish(context, MESSAGE, at >= 0 ? reason.substring(at + NOT_APPLICABLE.length()) : reason);
             throw cause;
         }
         if (cause instanceof TargetUnreachableException) {
-            context.publishReportEntry(VERDICT, Verdict.ERROR.name());
-            context.publishReportEntry(MESSAGE, cause.getMessage());
+            publish(context, VERDICT, Verdict.ERROR.name());
+            publish(context, MESSAGE, cause.getMessage());
+            throw cause;
+        }
+        List<SpecRule> mine = rules(context);
+        SpecRule blocker = cause instanceof PreconditionFailed p ? p.rule() : null;
+        SpecRule named = cause instanceof AssertionError ? leadingRule(cause.getMessage()) : null;
+        if (blocker == null && named != null && !mine.contains(named)) {
+            blocker = named; // a shared helper checked a setup step, which is another rule's subject
+        }
+        if (blocker != null && !mine.contains(blocker)) {
+            publish(context, VERDICT, Verdict.BLOCKED.name());
+            publish(context, BLOCKED_BY, blocker.id());
+            publish(context, MESSAGE, "blocked by " + blocker.id() + ": " + cause.getMessage());
             throw cause;
         }
         boolean targetsFault = cause instanceof AssertionError || cause instanceof IOException;
         if (!targetsFault) {
-            context.publishReportEntry(VERDICT, Verdict.ERROR.name());
-            context.publishReportEntry(MESSAGE, "harness error: " + cause);
+            publish(context, VERDICT, Verdict.ERROR.name());
+            publish(context, MESSAGE, "harness error: " + cause);
             throw cause;
         }
-        RuleLevel level = level(rules(context));
+        CloseableHarness running = context.getStore(NS).get("harness", CloseableHarness.class);
+        String interference = running == null ? null : Interference.check(running.harness);
+        if (interference != null) {
+            // Not the target's fault: no verdict on its rules, and the user learns what to change.
+            Targets.events().add(interference + " (during «" + context.getDisplayName() + "»)");
+            publish(context, VERDICT, Verdict.ERROR.name());
+            publish(context, MESSAGE, interference + "\n" + cause.getMessage());
+            throw cause;
+        }
+        SpecRule failed = named != null ? named : mine.isEmpty() ? null : mine.get(0);
+        RuleLevel level = failed != null && cause instanceof AssertionError ? failed.level() : level(mine);
         VlessTarget target = Targets.current();
         String message = cause instanceof IOException ? "the connection failed: " + cause.getMessage()
                 : String.valueOf(cause.getMessage());
-        context.publishReportEntry(MESSAGE, message);
+        publish(context, MESSAGE, message);
+        if (failed != null) {
+            publish(context, FAILED_RULE, failed.id());
+        }
         if (level == RuleLevel.MUST || (level == RuleLevel.SHOULD && target.policy() == Policy.MUST_AND_SHOULD)) {
-            context.publishReportEntry(VERDICT, Verdict.FAIL.name());
+            publish(context, VERDICT, Verdict.FAIL.name());
             throw cause;
         }
-        context.publishReportEntry(VERDICT, Verdict.WARN.name()); // an unmet SHOULD or MAY does not fail the run
+        publish(context, VERDICT, Verdict.WARN.name()); // an unmet SHOULD or MAY does not fail the run
     }
 
     @Override
     public void afterEach(ExtensionContext context) {
-        Optional<CloseableHarness> h = Optional.ofNullable(context.getStore(NS).get("harness", CloseableHarness.class));
+        Optional<CloseableHarness> h = Optional.ofNullable(context.getStore(NS).remove("harness",
+                CloseableHarness.class));
         h.ifPresent(c -> {
             for (Map.Entry<String, String> f : c.harness.facts().entrySet()) {
                 context.publishReportEntry(FACT_PREFIX + f.getKey(), f.getValue());
             }
             if (c.harness.isInformational() && context.getExecutionException().isEmpty()) {
-                context.publishReportEntry(VERDICT, Verdict.INFORMATIONAL.name());
+                publish(context, VERDICT, Verdict.INFORMATIONAL.name());
             }
             String evidence = c.harness.log().toString();
             if (!evidence.isEmpty()) {
                 context.publishReportEntry(EVIDENCE, evidence);
             }
+            // Closed before the liveness probe, so that the probe sees the target with this case's connections gone.
+            c.close();
         });
+        String died = Targets.liveness().afterCase(context.getDisplayName());
+        if (died != null) {
+            // The case that was running when the target died fails the rules it exercises, whatever it saw; a
+            // bad-input case also fails ERR-5 (bad input never stops the server serving valid requests).
+            String before = stored(context, MESSAGE);
+            publish(context, VERDICT, Verdict.FAIL.name());
+            publish(context, MESSAGE, died + (before != null ? "\n" + before : ""));
+            if (context.getTags().contains("bad-input")) {
+                publish(context, EXTRA_RULES, "ERR-5");
+            }
+        }
+    }
+
+    /** Publishes a report entry and keeps it in the case's store, so that later callbacks can read it. */
+    private static void publish(ExtensionContext context, String key, String value) {
+        context.getStore(NS).put(key, value);
+        context.publishReportEntry(key, value);
+    }
+
+    private static String stored(ExtensionContext context, String key) {
+        return context.getStore(NS).get(key, String.class);
+    }
+
+    /** The rule whose ID starts {@code message}, if any. */
+    static SpecRule leadingRule(String message) {
+        if (message == null) {
+            return null;
+        }
+        java.util.regex.Matcher m = LEADING_RULE.matcher(message);
+        return m.find() ? SpecRule.byId(m.group(1)).orElse(null) : null;
     }
 
     /** The spec rules a case is tagged with. */

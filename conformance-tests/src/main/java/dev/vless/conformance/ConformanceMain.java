@@ -15,10 +15,18 @@ import picocli.CommandLine.Option;
 /**
  * The suite's command line: {@code vless-conformance [--target vless://...] ...}. Without a target it checks the
  * embedded reference server. Exit status: 0 when every MUST rule passes (and SHOULD under {@code --policy
- * must+should}), 1 when one fails, 3 when the target could not be checked, 2 for a usage error.
+ * must+should}), 1 when one fails, 3 when the target could not be checked (pre-flight, target down, no verdict), 2 for
+ * a usage error.
  */
 @Command(name = "vless-conformance", mixinStandardHelpOptions = true, versionProvider = ConformanceMain.Version.class,
         sortOptions = false,
+        exitCodeListHeading = "%nExit status:%n",
+        exitCodeList = {
+            "0:every MUST rule passed (and every SHOULD under --policy must+should)",
+            "1:a rule failed: the report leads with the root causes",
+            "2:usage error: a bad option, link or report directory",
+            "3:the target could not be checked: the pre-flight failed (the one-line cause says why), the target"
+                    + " died and could not be restarted, or cases could not reach a verdict"},
         description = {"Checks a VLESS server against the VLESS v1 specification (or the v0 profile) and classifies "
                 + "its UDP NAT behaviour (RFC 4787).", "Without --target it checks the embedded reference server."})
 public final class ConformanceMain implements Callable<Integer> {
@@ -75,8 +83,24 @@ public final class ConformanceMain implements Callable<Integer> {
     boolean list;
 
     @Option(names = "--report-dir", paramLabel = "DIR", defaultValue = "vless-conformance-report",
-            description = "Where report.json, report.md and JUnit XML go. Default: ${DEFAULT-VALUE}.")
+            description = "Where report.html, report.json, report.md and JUnit XML go. Default: ${DEFAULT-VALUE}.")
     Path reportDir;
+
+    @Option(names = "--restart-cmd", paramLabel = "COMMAND",
+            description = "A shell command that restarts the target. When the target stops serving, the suite names"
+                    + " the case it died in, runs this, waits for the port and goes on; without it, later cases are"
+                    + " TARGET_DOWN.")
+    String restartCmd;
+
+    @Option(names = "--fallback",
+            description = "The target hands bad input to a fallback server (ERR-2): bad-input cases check that no"
+                    + " VLESS byte comes back and that the server keeps serving, instead of the close.")
+    boolean fallback;
+
+    @Option(names = "--show-secrets",
+            description = "Keep user IDs in the console and the reports (by default they read <user-1>, <user-2>:"
+                    + " a VLESS user ID is a password, and reports get attached to public bug reports).")
+    boolean showSecrets;
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
@@ -111,9 +135,18 @@ public final class ConformanceMain implements Callable<Integer> {
         List<InetAddress> peerList = TargetOptions.parsePeers(peers);
         Duration lifetime = full ? Duration.ofSeconds(120) : TargetOptions.parseDuration(lifetimeProbe,
                 "--lifetime-probe");
+        if (restartCmd != null && restartCmd.isBlank()) {
+            throw new IllegalArgumentException("--restart-cmd: empty (expected: a shell command that restarts the"
+                    + " target, such as 'systemctl restart my-vless')");
+        }
+        if (restartCmd != null && target == null) {
+            throw new IllegalArgumentException("--restart-cmd needs --target: the embedded server is restarted by"
+                    + " nobody but the suite");
+        }
         return new TargetOptions(target, second, p, insecure, ca, peerList,
                 TargetOptions.parseDuration(handshakeTimeout, "--handshake-timeout"), lifetime,
-                TargetOptions.parseDuration(ioTimeout, "--io-timeout"), TargetOptions.parsePolicy(policy), reportDir);
+                TargetOptions.parseDuration(ioTimeout, "--io-timeout"), TargetOptions.parsePolicy(policy), reportDir,
+                restartCmd, fallback, showSecrets);
     }
 
     @Override
@@ -124,9 +157,19 @@ public final class ConformanceMain implements Callable<Integer> {
             ConformanceRunner.list(selection).forEach(System.out::println);
             return 0;
         }
-        Report report = ConformanceRunner.run(o, selection, System.out);
-        if (report.summary().getOrDefault(Verdict.ERROR.name(), 0) > 0 && report.rules().stream()
-                .noneMatch(r -> r.verdict() == Verdict.FAIL)) {
+        return exitStatus(ConformanceRunner.run(o, selection, System.out));
+    }
+
+    /** The exit status a report stands for (see {@code --help}). */
+    static int exitStatus(Report report) {
+        if (report.unchecked() != null) {
+            return 3;
+        }
+        if (report.rules().stream().anyMatch(r -> r.verdict() == Verdict.FAIL)) {
+            return 1;
+        }
+        if (report.rules().stream().anyMatch(r -> r.verdict() == Verdict.ERROR || r.verdict() == Verdict.BLOCKED
+                || r.verdict() == Verdict.TARGET_DOWN)) {
             return 3;
         }
         return report.passed() ? 0 : 1;

@@ -2,7 +2,10 @@ package dev.vless.conformance;
 
 import static org.junit.platform.engine.discovery.DiscoverySelectors.selectPackage;
 
+import dev.vless.link.ShareLink;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -34,34 +37,127 @@ public final class ConformanceRunner {
         return v != null ? v : "0.1.0-SNAPSHOT";
     }
 
-    /** Runs the selected cases against the target {@code options} name, writes the reports, and returns the report. */
+    /**
+     * Runs the selected cases against the target {@code options} name, writes the reports, and returns the report
+     * (with user IDs redacted unless {@link TargetOptions#showSecrets()}). Before any case, a pre-flight checks that
+     * the target serves what the cases build on; when it does not, no case runs and {@link Report#unchecked()} says
+     * why. Interrupted (Ctrl-C), the run still writes what it has.
+     *
+     * @throws IllegalArgumentException when the options contradict each other or the report directory is unusable
+     */
     public static Report run(TargetOptions options, Selection selection, PrintStream console) throws IOException {
+        checkOptions(options);
         Targets.configure(options);
+        RunEvents events = Targets.events();
+        events.echoTo(console);
         try {
-            Launcher launcher = LauncherFactory.create();
-            ReportCollector collector = new ReportCollector();
-            PrintWriter xmlErrors = new PrintWriter(System.err, true);
-            LegacyXmlReportGeneratingListener xml = new LegacyXmlReportGeneratingListener(
-                    options.reportDir().resolve("junit"), xmlErrors);
-            launcher.execute(request(selection), collector, xml);
             String description;
+            String unchecked = null;
+            VlessTarget target = null;
             try {
-                description = Targets.current().description();
+                target = Targets.current();
+                description = target.description();
             } catch (RuntimeException e) {
-                description = (options.link() != null ? options.link() : "embedded reference server")
-                        + " (unreachable: " + e.getMessage() + ")";
+                description = (options.link() != null ? options.link() : "embedded reference server");
+                unchecked = e.getMessage();
             }
-            Report report = collector.report(description, options.profile(), options.policy(), version(),
-                    !selection.tags().isEmpty());
-            ReportWriter.write(report, options.reportDir());
+            Redaction redaction = options.showSecrets() ? Redaction.NONE : target != null
+                    ? Redaction.of(target.user(), target.user2())
+                    : Redaction.of(options.link() == null ? null : ShareLink.parse(options.link()).user(),
+                    options.user2());
             if (console != null) {
-                ReportWriter.printTable(report, console);
-                console.println("Reports: " + options.reportDir().toAbsolutePath().resolve("report.md") + " and "
-                        + "report.json, JUnit XML in " + options.reportDir().resolve("junit"));
+                console.println("VLESS conformance " + version() + " — " + redaction.apply(description) + " — profile "
+                        + options.profile().name().toLowerCase(java.util.Locale.ROOT));
             }
+            if (unchecked == null) {
+                unchecked = Preflight.check(target, console);
+            }
+            ReportCollector collector = new ReportCollector(console, redaction);
+            boolean partial = !selection.tags().isEmpty();
+            String finalDescription = description;
+            if (unchecked == null) {
+                if (console != null) {
+                    console.println("Pre-flight passed.");
+                }
+                // Ctrl-C: the cases so far still make a report.
+                Thread onInterrupt = new Thread(() -> {
+                    events.add("interrupted (Ctrl-C): the report holds the cases finished so far");
+                    try {
+                        write(redaction.apply(collector.report(finalDescription, options.profile(), options.policy(),
+                                version(), true, events.all(), null)), options, null);
+                    } catch (IOException | RuntimeException e) {
+                        System.err.println("vless-conformance: could not write the partial report: " + e);
+                    }
+                }, "vless-conformance-interrupted");
+                Runtime.getRuntime().addShutdownHook(onInterrupt);
+                try {
+                    Launcher launcher = LauncherFactory.create();
+                    PrintWriter xmlErrors = new PrintWriter(System.err, true);
+                    LegacyXmlReportGeneratingListener xml = new LegacyXmlReportGeneratingListener(
+                            options.reportDir().resolve("junit"), xmlErrors);
+                    launcher.execute(request(selection), collector, xml);
+                } finally {
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(onInterrupt);
+                    } catch (IllegalStateException e) {
+                        // already shutting down: the hook writes the report
+                    }
+                }
+            } else if (console != null) {
+                console.println("Not checked: " + redaction.apply(unchecked));
+            }
+            Report report = redaction.apply(collector.report(description, options.profile(), options.policy(),
+                    version(), partial, events.all(), unchecked));
+            write(report, options, console);
             return report;
         } finally {
+            events.echoTo(null);
             Targets.close();
+        }
+    }
+
+    /** Writes every report format, and with a console the summary that leads with the root causes. */
+    private static void write(Report report, TargetOptions options, PrintStream console) throws IOException {
+        ReportWriter.write(report, options.reportDir());
+        if (console != null) {
+            ReportWriter.printTable(report, console);
+            console.println("Reports: " + options.reportDir().toAbsolutePath().resolve("report.md") + " and "
+                    + "report.json, JUnit XML in " + options.reportDir().resolve("junit"));
+        }
+    }
+
+    /**
+     * Checks what can be checked before the first case, so that a mistake costs seconds, not a whole run: conflicting
+     * TLS options (the client's rules) and a report directory that cannot be written.
+     */
+    static void checkOptions(TargetOptions o) {
+        if (o.link() != null) {
+            ShareLink link = ShareLink.parse(o.link());
+            if (o.insecure() && o.caFile() != null) {
+                throw new IllegalArgumentException("--insecure turns certificate checks off and --ca sets how to check"
+                        + " them; give one or the other");
+            }
+            if (!link.tls() && (o.insecure() || o.caFile() != null)) {
+                throw new IllegalArgumentException((o.insecure() ? "--insecure" : "--ca") + " applies to TLS, but the"
+                        + " share link says security=none; drop the option or use a link with security=tls");
+            }
+            if (o.caFile() != null && !link.pinnedSha256().isEmpty()) {
+                throw new IllegalArgumentException("--ca sets the CAs to trust, but the share link pins the"
+                        + " certificate (pcs=); give one or the other");
+            }
+        }
+        if (o.caFile() != null && !(Files.isRegularFile(o.caFile()) && Files.isReadable(o.caFile()))) {
+            throw new IllegalArgumentException("--ca " + o.caFile() + ": " + (Files.exists(o.caFile())
+                    ? "cannot read it" : "no such file") + " (expected: a readable PEM file of CA certificates)");
+        }
+        Path dir = o.reportDir().toAbsolutePath();
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".write-test", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+            throw new IllegalArgumentException("--report-dir " + o.reportDir() + ": cannot write there ("
+                    + e.getClass().getSimpleName() + ": " + e.getMessage() + "); give a directory you can write");
         }
     }
 

@@ -17,8 +17,13 @@ public final class CrumfursChannel extends VlessConnection {
         this(target, log, label, null);
     }
 
+    /** Whose channel this is, and from which client IP: another CRUMFURS of both replaces it (CRF-3). */
+    java.util.UUID user;
+    InetAddress clientAddress;
+
     CrumfursChannel(VlessTarget target, WireLog log, String label, InetAddress localAddress) throws IOException {
         super(target, log, label, localAddress);
+        this.clientAddress = localAddress;
     }
 
     /**

@@ -40,6 +40,17 @@ public final class Expect {
         }
     }
 
+    /**
+     * A setup step failed that is {@code rule}'s subject, not the case's: the case is BLOCKED by {@code rule}.
+     *
+     * @param rule an ID such as {@code "UDP-3"}
+     */
+    public static PreconditionFailed blocked(String rule, String step, String actual) {
+        dev.vless.spec.SpecRule r = dev.vless.spec.SpecRule.byId(rule)
+                .orElseThrow(() -> new IllegalArgumentException("rule: " + rule + " (expected: a rule ID)"));
+        return new PreconditionFailed(r, rule + ": " + step + "\n  actual: " + actual);
+    }
+
     /** Fails with the standard message shape. */
     public static AssertionError violation(String requirement, String allowed, String actual) {
         return new AssertionError(requirement + "\n  allowed: " + allowed + "\n  actual: " + actual);

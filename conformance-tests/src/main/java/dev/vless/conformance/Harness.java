@@ -6,6 +6,7 @@ import dev.vless.codec.VlessRequest;
 import dev.vless.spec.Profile;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -19,6 +20,7 @@ public final class Harness implements AutoCloseable {
     private final VlessTarget target;
     private final WireLog log = new WireLog();
     private final List<AutoCloseable> resources = new ArrayList<>();
+    private final List<CrumfursChannel> crumfursChannels = new ArrayList<>();
     private final java.util.Map<String, String> facts = new java.util.LinkedHashMap<>();
     private boolean informational;
     private int connections;
@@ -143,6 +145,8 @@ public final class Harness implements AutoCloseable {
     /** A CRUMFURS channel of {@code user} from {@code clientAddress} whose acknowledgement has arrived. */
     public CrumfursChannel crumfursFrom(java.net.InetAddress clientAddress, UUID user) throws IOException {
         CrumfursChannel c = track(new CrumfursChannel(target, log, label("crumfurs"), clientAddress));
+        c.user = user;
+        crumfursChannels.add(c);
         c.write(VlessConnection.encode(VlessRequest.crumfurs(user)));
         Outcome first = c.await(target.ioTimeout());
         if (first.kind() != Outcome.Kind.DATA || first.bytes()[0] != 0x14) {
@@ -178,6 +182,40 @@ public final class Harness implements AutoCloseable {
         VlessAddress address = VlessAddress.of(destination);
         return target.profile() == Profile.V0 ? VlessRequest.v0(user, command, address)
                 : VlessRequest.v1(user, command, address);
+    }
+
+    /**
+     * Waits up to {@code timeout} for the next datagram at {@code peer}, watching this case's connections meanwhile:
+     * when one is closed or reset by the target, the wait ends at once and {@link #endedConnections()} says which.
+     */
+    public UdpPeer.Datagram awaitDatagram(UdpPeer peer, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long left = deadline - System.nanoTime();
+            UdpPeer.Datagram d = peer.receive(Duration.ofNanos(Math.max(0, Math.min(left, 50_000_000L))));
+            if (d != null || left <= 0 || endedConnections() != null) {
+                return d;
+            }
+        }
+    }
+
+    /** The connections of this case (not CRUMFURS) the target has closed or reset, or {@code null} when none. */
+    public String endedConnections() {
+        List<String> ended = new ArrayList<>();
+        for (AutoCloseable r : resources) {
+            if (r instanceof VlessConnection c && !(r instanceof CrumfursChannel)) {
+                String e = c.ended();
+                if (e != null) {
+                    ended.add(e);
+                }
+            }
+        }
+        return ended.isEmpty() ? null : String.join("; ", ended);
+    }
+
+    /** The CRUMFURS channels this case opened, oldest first. */
+    List<CrumfursChannel> crumfursChannels() {
+        return crumfursChannels;
     }
 
     private String label(String kind) {

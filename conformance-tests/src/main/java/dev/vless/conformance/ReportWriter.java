@@ -31,7 +31,7 @@ public final class ReportWriter {
         b.append("| target | ").append(cell(r.target())).append(" |\n");
         b.append("| profile | ").append(r.profile()).append(" |\n");
         b.append("| policy | ").append(r.policy()).append(" |\n");
-        b.append("| result | **").append(r.passed() ? "PASSED" : "FAILED").append("** |\n");
+        b.append("| result | **").append(result(r)).append("** |\n");
         b.append("| suite | ").append(r.suiteVersion()).append(" |\n");
         b.append("| started | ").append(r.startedAt()).append(" (").append(r.durationMs() / 1000.0).append(" s) |\n\n");
         b.append("Rules by verdict: ");
@@ -40,7 +40,37 @@ public final class ReportWriter {
                 b.append(k).append(' ').append(v).append(" · ");
             }
         });
-        b.append("\n\n## NAT classification\n\n");
+        b.append("\n\n");
+        if (r.unchecked() != null) {
+            b.append("## Not checked\n\n").append(r.unchecked()).append("\n\n");
+        }
+        if (!r.rootCauses().isEmpty()) {
+            b.append("## Root causes\n\n");
+            int n = 0;
+            for (Report.RootCause c : r.rootCauses()) {
+                b.append(++n).append(". **").append(c.rule() == null ? "target died" : c.rule()).append("** — ")
+                        .append(cell(c.summary())).append('\n');
+                if (!c.failedCases().isEmpty()) {
+                    b.append("   - failed: ").append(cell(String.join("; ", c.failedCases()))).append('\n');
+                }
+                if (!c.blockedCases().isEmpty()) {
+                    b.append("   - ").append(c.rule() == null ? "not run after it: " : "blocked: ")
+                            .append(c.blockedCases().size()).append(" case(s)")
+                            .append(c.blockedRules().isEmpty() ? "" : ", leaving " + String.join(", ", c.blockedRules())
+                                    + " without a verdict").append('\n');
+                }
+                if (!c.reproduce().isEmpty()) {
+                    b.append("   - reproduce: `").append(c.reproduce()).append("`\n");
+                }
+            }
+            b.append('\n');
+        }
+        if (!r.events().isEmpty()) {
+            b.append("## Run events\n\n");
+            r.events().forEach(e -> b.append("- ").append(cell(e)).append('\n'));
+            b.append('\n');
+        }
+        b.append("## NAT classification\n\n");
         if (r.classification().isEmpty()) {
             b.append("No classification (no NAT case ran).\n");
         } else {
@@ -56,8 +86,20 @@ public final class ReportWriter {
         }
         b.append("\n## Cases\n");
         for (Report.CaseResult c : r.cases()) {
-            b.append("\n### ").append(c.displayName()).append(" — ").append(c.verdict()).append("\n\n");
-            b.append("Rules: ").append(String.join(", ", c.rules())).append(" (").append(c.level()).append(")\n");
+            b.append("\n### ").append(c.order() == 0 ? "" : "#" + c.order() + " ").append(c.displayName())
+                    .append(" — ").append(c.verdict()).append("\n\n");
+            b.append("Rules: ").append(String.join(", ", c.rules())).append(" (").append(c.level()).append(")");
+            if (c.order() > 0) {
+                b.append(String.format(java.util.Locale.ROOT, " · started %.1f s into the run, took %.1f s",
+                        c.startMs() / 1000.0, c.durationMs() / 1000.0));
+            }
+            if (c.blockedBy() != null) {
+                b.append(" · blocked by ").append(c.blockedBy());
+            }
+            b.append('\n');
+            if (c.verdict() == Verdict.FAIL || c.verdict() == Verdict.ERROR || c.verdict() == Verdict.BLOCKED) {
+                b.append("\nReproduce: `--select ").append(c.rules().isEmpty() ? "" : c.rules().get(0)).append("`\n");
+            }
             if (c.message() != null) {
                 b.append("\n```\n").append(c.message()).append("\n```\n");
             }
@@ -74,14 +116,43 @@ public final class ReportWriter {
         return b.toString();
     }
 
-    /** The verdict table for the console. */
+    /** PASSED, FAILED, or NOT CHECKED when the pre-flight failed. */
+    static String result(Report r) {
+        return r.unchecked() != null ? "NOT CHECKED" : r.passed() ? "PASSED" : "FAILED";
+    }
+
+    /** The verdict table for the console, led by what the user must read first: why not checked, root causes. */
     public static void printTable(Report r, PrintStream out) {
         out.println();
         out.println("VLESS conformance — " + r.target() + " — profile " + r.profile());
+        if (r.unchecked() != null) {
+            out.println("NOT CHECKED: " + r.unchecked());
+        }
+        if (!r.rootCauses().isEmpty()) {
+            out.println("Root causes (first failing first):");
+            int n = 0;
+            for (Report.RootCause c : r.rootCauses()) {
+                out.println(String.format("  %d. %s — %s", ++n, c.rule() == null ? "target died" : c.rule(),
+                        c.summary()));
+                if (!c.blockedCases().isEmpty()) {
+                    out.println("     " + (c.rule() == null ? "not run after it: " : "blocked: ")
+                            + c.blockedCases().size() + " case(s)" + (c.blockedRules().isEmpty() ? ""
+                            : ", leaving " + String.join(", ", c.blockedRules()) + " without a verdict"));
+                }
+                if (!c.reproduce().isEmpty()) {
+                    out.println("     reproduce: " + c.reproduce());
+                }
+            }
+        }
+        if (!r.events().isEmpty()) {
+            out.println("Run events:");
+            r.events().forEach(e -> out.println("  " + e));
+        }
+        out.println();
         out.println(String.format("%-8s %-6s %-15s %s", "RULE", "LEVEL", "VERDICT", "NOTE"));
         for (Report.RuleResult rule : r.rules()) {
             out.println(String.format("%-8s %-6s %-15s %s", rule.id(), rule.level(), rule.verdict(),
-                    truncate(firstLine(rule.note()), 90)));
+                    truncate(firstLine(rule.note()), 110)));
         }
         if (!r.classification().isEmpty()) {
             out.println();
@@ -96,7 +167,7 @@ public final class ReportWriter {
             }
         });
         out.println("Rules: " + s.toString().trim());
-        out.println("Result: " + (r.passed() ? "PASSED" : "FAILED") + " (policy " + r.policy() + ")");
+        out.println("Result: " + result(r) + " (policy " + r.policy() + ")");
     }
 
     private static String firstLine(String s) {

@@ -29,6 +29,11 @@ import java.util.UUID;
  * @param ioTimeout         how long to wait for an expected byte or datagram
  * @param policy            which failed rules fail the run
  * @param reportDir         where reports are written
+ * @param restartCommand    a shell command that brings the target back after it died, or {@code null}
+ * @param fallback          the target hands bad input to a fallback server: bad-input cases check that no VLESS
+ *                          byte comes back and that the server keeps serving, not the close
+ * @param showSecrets       keep user IDs in the reports (they are redacted by default: reports get attached to
+ *                          public bug reports, and a VLESS user ID is a password)
  */
 public record TargetOptions(
         String link,
@@ -41,7 +46,10 @@ public record TargetOptions(
         Duration lifetimeProbe,
         Duration ioTimeout,
         Policy policy,
-        Path reportDir) {
+        Path reportDir,
+        String restartCommand,
+        boolean fallback,
+        boolean showSecrets) {
 
     /** The system property prefix. */
     public static final String PREFIX = "vless.";
@@ -60,6 +68,14 @@ public record TargetOptions(
         requireNonNull(reportDir, "reportDir");
     }
 
+    /** Options without a restart command, for a target without fallback, with user IDs redacted. */
+    public TargetOptions(String link, UUID user2, Profile profile, boolean insecure, Path caFile,
+            List<InetAddress> peerAddresses, Duration handshakeTimeout, Duration lifetimeProbe, Duration ioTimeout,
+            Policy policy, Path reportDir) {
+        this(link, user2, profile, insecure, caFile, peerAddresses, handshakeTimeout, lifetimeProbe, ioTimeout, policy,
+                reportDir, null, false, false);
+    }
+
     /** The defaults: the embedded reference server, peers on 127.0.0.1-3, short probes. */
     public static TargetOptions defaults() {
         return new TargetOptions(null, null, Profile.V1, false, null, loopbackPeers(), Duration.ofSeconds(4),
@@ -70,7 +86,8 @@ public record TargetOptions(
      * Options from system properties: {@code vless.target} (share link), {@code vless.user2}, {@code vless.profile}
      * (v1|v0), {@code vless.insecure}, {@code vless.ca}, {@code vless.peers} (comma-separated IPs),
      * {@code vless.handshakeTimeout}, {@code vless.lifetimeProbe}, {@code vless.ioTimeout} (e.g. 4s, 500ms, 2m),
-     * {@code vless.policy} (must|must+should), {@code vless.reportDir}.
+     * {@code vless.policy} (must|must+should), {@code vless.reportDir}, {@code vless.restartCmd}, {@code vless.fallback},
+     * {@code vless.showSecrets}.
      */
     public static TargetOptions fromSystemProperties() {
         TargetOptions d = defaults();
@@ -92,7 +109,10 @@ public record TargetOptions(
                         : parseDuration(prop("lifetimeProbe"), "vless.lifetimeProbe"),
                 prop("ioTimeout") == null ? d.ioTimeout() : parseDuration(prop("ioTimeout"), "vless.ioTimeout"),
                 prop("policy") == null ? d.policy() : parsePolicy(prop("policy")),
-                report == null ? d.reportDir() : Path.of(report));
+                report == null ? d.reportDir() : Path.of(report),
+                prop("restartCmd"),
+                Boolean.parseBoolean(prop("fallback")),
+                Boolean.parseBoolean(prop("showSecrets")));
     }
 
     private static String prop(String name) {

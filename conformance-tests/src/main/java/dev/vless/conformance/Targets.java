@@ -19,6 +19,8 @@ public final class Targets {
     private static TargetOptions options;
     private static VlessTarget current;
     private static VlessServer embedded;
+    private static RunEvents events = new RunEvents();
+    private static Liveness liveness;
 
     private Targets() {
     }
@@ -27,6 +29,20 @@ public final class Targets {
     public static synchronized void configure(TargetOptions o) {
         close();
         options = o;
+        events = new RunEvents();
+    }
+
+    /** What happened to the current run itself. */
+    public static synchronized RunEvents events() {
+        return events;
+    }
+
+    /** The watch on whether the current target still serves. */
+    static synchronized Liveness liveness() {
+        if (liveness == null) {
+            liveness = new Liveness(current(), options().restartCommand(), events);
+        }
+        return liveness;
     }
 
     /** The options in force: configured, else from system properties. */
@@ -57,6 +73,7 @@ public final class Targets {
             embedded = null;
         }
         current = null;
+        liveness = null;
     }
 
     private static VlessTarget startEmbedded(TargetOptions o) {
@@ -78,7 +95,8 @@ public final class Targets {
         }
         String link = embedded.shareLink(user, "127.0.0.1", "embedded reference server");
         TargetOptions embeddedOptions = new TargetOptions(link, user2, o.profile(), false, null, o.peerAddresses(),
-                EMBEDDED_HANDSHAKE_TIMEOUT, o.lifetimeProbe(), o.ioTimeout(), o.policy(), o.reportDir());
+                EMBEDDED_HANDSHAKE_TIMEOUT, o.lifetimeProbe(), o.ioTimeout(), o.policy(), o.reportDir(), null, false,
+                o.showSecrets());
         return VlessTarget.of(ShareLink.parse(link), embeddedOptions,
                 "embedded reference server (" + link + ")", true);
     }

@@ -151,9 +151,11 @@ public final class TcpPeer implements AutoCloseable {
             int n;
             while ((n = in.read(buf)) >= 0) {
                 a.add(buf, n);
+                log.received(a.label, buf, 0, n);
                 if (echo) {
                     out.write(buf, 0, n);
                     out.flush();
+                    log.sent(a.label, buf, 0, n);
                 }
             }
             a.markEnded();
@@ -165,6 +167,7 @@ public final class TcpPeer implements AutoCloseable {
             // A scripted peer keeps its direction open: the case may still reply, then shut it down itself.
         } catch (IOException e) {
             a.markEnded();
+            log.note(a.label + " reset: " + e.getMessage());
             closeQuietly(s);
         }
     }

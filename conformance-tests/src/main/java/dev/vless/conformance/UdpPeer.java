@@ -86,6 +86,7 @@ public final class UdpPeer implements AutoCloseable {
             received.add(new Datagram(source, payload));
             if (echo) {
                 try {
+                    log.note(label + " " + address() + " echoes " + payload.length + " B to " + source);
                     socket.send(new DatagramPacket(payload, payload.length, source));
                 } catch (IOException e) {
                     return;

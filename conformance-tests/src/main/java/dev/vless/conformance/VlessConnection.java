@@ -24,7 +24,10 @@ public class VlessConnection implements AutoCloseable {
     final WireLog log;
     final String label;
     private final Socket socket;
-    private final InputStream in;
+    /** Pushback, so that {@link #ended()} can look for the target's close without taking bytes a case will read. */
+    private final java.io.PushbackInputStream in;
+    private final long connectedAt;
+    private String endSeen;
     private final OutputStream out;
 
     VlessConnection(VlessTarget target, WireLog log, String label) throws IOException {
@@ -38,10 +41,57 @@ public class VlessConnection implements AutoCloseable {
         this.log = log;
         this.label = label;
         this.socket = TargetSockets.connect(target, localAddress);
-        this.in = socket.getInputStream();
+        this.in = new java.io.PushbackInputStream(socket.getInputStream(), 65536);
+        this.connectedAt = System.nanoTime();
         this.out = socket.getOutputStream();
         log.note(label + " connected " + socket.getLocalSocketAddress() + " → " + target.address()
                 + (target.tls() ? " (TLS)" : ""));
+    }
+
+    private long sinceConnect() {
+        return (System.nanoTime() - connectedAt) / 1_000_000;
+    }
+
+    /**
+     * Whether the target has closed or reset this connection, looked at without waiting and without taking any byte
+     * it sent: for a case waiting elsewhere (at a UDP peer), so that its failure says "reset 412 ms after connecting"
+     * rather than "nothing within 3000 ms".
+     *
+     * @return {@code null} while it is open, else what happened and when (first seen)
+     */
+    public String ended() {
+        if (endSeen != null || socket.isClosed()) {
+            return endSeen;
+        }
+        byte[] buf = new byte[65536];
+        try {
+            socket.setSoTimeout(1);
+            int r = in.read(buf);
+            if (r < 0) {
+                endSeen = label + " was closed by the target (seen " + sinceConnect() + " ms after connecting)";
+            } else if (r > 0) {
+                in.unread(buf, 0, r);
+            }
+        } catch (SocketTimeoutException e) {
+            return null;
+        } catch (IOException e) {
+            endSeen = label + " was reset by the target (seen " + sinceConnect() + " ms after connecting: "
+                    + e.getMessage() + ")";
+        }
+        if (endSeen != null) {
+            log.note(endSeen);
+        }
+        return endSeen;
+    }
+
+    /** The target this connection goes to. */
+    public VlessTarget target() {
+        return target;
+    }
+
+    /** The evidence log this connection writes to. */
+    public WireLog log() {
+        return log;
     }
 
     /** The socket, for options a case needs. */
@@ -107,8 +157,10 @@ public class VlessConnection implements AutoCloseable {
                 continue;
             }
             if (r < 0) {
-                log.note(label + " closed by the target after " + got + " of " + n + " B");
-                throw new EOFException(label + ": closed by the target after " + got + " of " + n + " bytes");
+                log.note(label + " closed by the target after " + got + " of " + n + " B, " + sinceConnect()
+                        + " ms after connecting");
+                throw new EOFException(label + ": closed by the target after " + got + " of " + n + " bytes, "
+                        + sinceConnect() + " ms after connecting");
             }
             log.received(label, buf, got, r);
             got += r;

@@ -30,6 +30,7 @@ import java.util.UUID;
  * @param policy           which failures fail the run
  * @param description      how the report names the target
  * @param embedded         whether this is the in-process reference server
+ * @param fallback         whether the target hands bad input to a fallback server (ERR-2's other branch)
  */
 public record VlessTarget(
         InetSocketAddress address,
@@ -47,7 +48,8 @@ public record VlessTarget(
         Duration ioTimeout,
         Policy policy,
         String description,
-        boolean embedded) {
+        boolean embedded,
+        boolean fallback) {
 
     /** Checks and copies. */
     public VlessTarget {
@@ -63,7 +65,8 @@ public record VlessTarget(
         return new VlessTarget(new InetSocketAddress(link.host(), link.port()), link.user(), o.user2(), link.tls(),
                 link.serverName(), o.insecure() || link.allowInsecure(), o.caFile(), link.pinnedSha256(), o.profile(),
                 o.peerAddresses(),
-                o.handshakeTimeout(), o.lifetimeProbe(), o.ioTimeout(), o.policy(), description, embedded);
+                o.handshakeTimeout(), o.lifetimeProbe(), o.ioTimeout(), o.policy(), description, embedded,
+                o.fallback());
     }
 
     /** Whether the target offers {@code capability}. */

@@ -261,8 +261,7 @@ class DeliveryCases {
                 }
             }
         } catch (MarkerMissing e) {
-            throw new IllegalStateException("precondition (DLV-2) not met after the forged datagrams: "
-                    + e.getMessage());
+            throw Expect.blocked("DLV-2", "B's datagram, sent after the forged ones, on CRUMFURS", e.getMessage());
         }
         if (!missing.isEmpty()) {
             throw Expect.violation(UMF_4 + " (with DLV-2: a datagram from a source without a connection goes to"
@@ -290,8 +289,8 @@ class DeliveryCases {
                 + " is not on 127.0.0.0/8, where the harness may send forged datagrams");
         // Precondition, DLV-2's subject: B's datagrams reach CRUMFURS at all. Without it nothing here can decide.
         if (sendUntilUmfurs(h, b, mapped, "before the forged datagrams", crumfurs) == null) {
-            throw new IllegalStateException("precondition (DLV-2) not met: no UMFURS for B's datagrams within "
-                    + 2 * h.target().ioTimeout().toMillis() + " ms, so forged sources cannot be judged");
+            throw Expect.blocked("DLV-2", "B's datagrams on CRUMFURS, before any forged one",
+                    "no UMFURS within " + 2 * h.target().ioTimeout().toMillis() + " ms");
         }
         return new Forging(crumfurs, a, b, toA, mapped);
     }

@@ -33,6 +33,10 @@ class UdpFrameCases {
     static final int MAX_IPV4_DATAGRAM = 65507;
     static final int MAX_IPV6_DATAGRAM = 65527;
 
+    private static final String UDP_2_LARGE = "UDP-2: frame lengths of 32768 and above are valid (unsigned): such a"
+            + " frame is sent whole as one datagram";
+    private static final String UDP_4 = "UDP-4: the server receives datagrams into buffers of at least 65535 bytes and"
+            + " never truncates one it relays";
     private static final String UDP_1 = "UDP-1: every datagram from the target comes back as one frame, len(2) payload";
     private static final String UDP_3 = "UDP-3: the server sends the payload of every client frame as one datagram to"
             + " the connection's target";
@@ -85,27 +89,85 @@ class UdpFrameCases {
 
     @Test
     @Tag("UDP-2")
-    @Tag("UDP-4")
-    @DisplayName("UDP-2 · UDP-4 · a 32768-byte datagram (length 0x8000) is relayed intact both ways: lengths are unsigned")
-    void datagramOf32768Bytes(Harness h) throws Exception {
-        UdpPeer peer = h.udpPeer(0);
-        requirePathCarries(h, peer, 32768);
-        peer.echo();
-        UdpConnection c = h.udp(peer.address());
-        roundTrip(h, c, peer, payload(32768, 32768));
+    @Tag("UDP-3")
+    @DisplayName("UDP-2 · UDP-3 · a 32768-byte frame (length 0x8000) from the client leaves whole as one datagram")
+    void frameOf32768BytesFromClient(Harness h) throws Exception {
+        largeFrameFromClient(h, 32768);
     }
 
     @Test
     @Tag("UDP-2")
     @Tag("UDP-4")
-    @DisplayName("UDP-2 · UDP-4 · the largest datagram (65507 bytes to IPv4, 65527 to IPv6) is relayed intact both ways")
-    void largestDatagram(Harness h) throws Exception {
+    @DisplayName("UDP-2 · UDP-4 · a 32768-byte datagram from the target arrives whole as one frame of length 0x8000")
+    void datagramOf32768BytesToClient(Harness h) throws Exception {
+        largeDatagramToClient(h, 32768);
+    }
+
+    @Test
+    @Tag("UDP-2")
+    @Tag("UDP-3")
+    @DisplayName("UDP-2 · UDP-3 · a frame of the largest datagram (65507 bytes to IPv4, 65527 to IPv6) leaves whole")
+    void largestFrameFromClient(Harness h) throws Exception {
         UdpPeer peer = h.udpPeer(0);
-        int size = maxDatagram(peer.address());
+        largeFrameFromClient(h, maxDatagram(peer.address()));
+    }
+
+    @Test
+    @Tag("UDP-2")
+    @Tag("UDP-4")
+    @DisplayName("UDP-2 · UDP-4 · the largest datagram (65507 bytes over IPv4, 65527 over IPv6) from the target arrives whole")
+    void largestDatagramToClient(Harness h) throws Exception {
+        UdpPeer peer = h.udpPeer(0);
+        largeDatagramToClient(h, maxDatagram(peer.address()));
+    }
+
+    /**
+     * One direction per case, so that a server that truncates one way is not blamed for the other: the client's frame
+     * must leave as one whole datagram. Nothing at all points at the length (read as signed, UDP-2); a shorter
+     * datagram holding the payload's first bytes is a truncation (UDP-3).
+     */
+    private static void largeFrameFromClient(Harness h, int size) throws Exception {
+        UdpPeer peer = h.udpPeer(0);
         requirePathCarries(h, peer, size);
-        peer.echo();
         UdpConnection c = h.udp(peer.address());
-        roundTrip(h, c, peer, payload(size, size));
+        byte[] p = payload(size, size);
+        c.send(p);
+        long start = System.nanoTime();
+        UdpPeer.Datagram d = h.awaitDatagram(peer, h.target().ioTimeout());
+        if (d == null) {
+            String ended = h.endedConnections();
+            throw Expect.violation(UDP_2_LARGE, "one datagram of " + size + " B at " + peer.address(),
+                    ended != null ? "nothing after " + (System.nanoTime() - start) / 1_000_000 + " ms, when " + ended
+                            : "nothing within " + ms(h));
+        }
+        if (!Arrays.equals(d.payload(), p)) {
+            throw Expect.violation(UDP_3 + ", whole", "one datagram of " + size + " B", truncation(d.payload(), p));
+        }
+    }
+
+    /** The other direction: a datagram from the target must arrive as one whole frame (UDP-4). */
+    private static void largeDatagramToClient(Harness h, int size) throws Exception {
+        UdpPeer peer = h.udpPeer(0);
+        requirePathCarries(h, peer, size);
+        UdpConnection c = h.udp(peer.address());
+        InetSocketAddress mapped = mappedAddress(h, c, peer);
+        byte[] p = payload(size, size + 1);
+        peer.send(mapped, p);
+        byte[] got = c.receive();
+        if (got == null) {
+            throw Expect.violation(UDP_4, "a frame of " + size + " B", "no frame within " + ms(h));
+        }
+        if (!Arrays.equals(got, p)) {
+            throw Expect.violation(UDP_4, "a frame of " + size + " B", truncation(got, p));
+        }
+    }
+
+    /** What a wrong large payload is: cut short (its first bytes right), or otherwise different. */
+    private static String truncation(byte[] got, byte[] p) {
+        if (got.length < p.length && Arrays.equals(got, Arrays.copyOf(p, got.length))) {
+            return "one of " + got.length + " B: the first " + got.length + " bytes of the payload (truncated)";
+        }
+        return differs(got, p);
     }
 
     @Test
@@ -273,17 +335,29 @@ class UdpFrameCases {
 
     /** Sends {@code p} as one frame; the echo peer must receive it as one datagram and its echo must come back. */
     static void roundTrip(Harness h, UdpConnection c, UdpPeer echoPeer, byte[] p) throws Exception {
+        roundTrip(h, c, echoPeer, p, UDP_3, UDP_1);
+    }
+
+    /**
+     * {@link #roundTrip(Harness, UdpConnection, UdpPeer, byte[])}, blaming {@code out} and {@code back}: a case about
+     * datagram sizes fails its own size rule, not the generic relay rules.
+     */
+    static void roundTrip(Harness h, UdpConnection c, UdpPeer echoPeer, byte[] p, String out, String back)
+            throws Exception {
         c.send(p);
-        expectDatagram(h, echoPeer, p, UDP_3);
-        expectFrame(h, c, p, UDP_1);
+        expectDatagram(h, echoPeer, p, out);
+        expectFrame(h, c, p, back);
     }
 
     /** The next datagram at {@code peer} must be exactly {@code p}. */
     static UdpPeer.Datagram expectDatagram(Harness h, UdpPeer peer, byte[] p, String rule) throws Exception {
-        UdpPeer.Datagram d = peer.receive(h.target().ioTimeout());
+        long start = System.nanoTime();
+        UdpPeer.Datagram d = h.awaitDatagram(peer, h.target().ioTimeout());
         if (d == null) {
+            String ended = h.endedConnections();
             throw Expect.violation(rule, "a datagram of " + p.length + " B at " + peer.address(),
-                    "nothing within " + ms(h));
+                    ended != null ? "nothing after " + (System.nanoTime() - start) / 1_000_000 + " ms, when " + ended
+                            : "nothing within " + ms(h));
         }
         if (!Arrays.equals(d.payload(), p)) {
             throw Expect.violation(rule, "a datagram of " + p.length + " B: " + WireLog.hex(p),

@@ -1,0 +1,156 @@
+package dev.vless.conformance;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Watches whether the target still serves valid requests, between cases: a TCP request through it to a harness echo
+ * peer. When it stops, the case that was running is named, and either the target is restarted with the user's
+ * {@code --restart-cmd} or every later case is TARGET_DOWN rather than a string of errors blamed on their rules.
+ */
+final class Liveness {
+
+    /** How long a restarted target may take to serve again. */
+    private static final long RESTART_WAIT_MS = 30_000;
+    /** How long the restart command itself may run. */
+    private static final long RESTART_COMMAND_MS = 60_000;
+
+    private final VlessTarget target;
+    private final String restartCommand;
+    private final RunEvents events;
+    private volatile String down;
+    private int restarts;
+
+    Liveness(VlessTarget target, String restartCommand, RunEvents events) {
+        this.target = target;
+        this.restartCommand = restartCommand;
+        this.events = events;
+    }
+
+    /** Why later cases cannot run (the target is down and was not brought back), or {@code null}. */
+    String down() {
+        return down;
+    }
+
+    /** How often the target was restarted. */
+    int restarts() {
+        return restarts;
+    }
+
+    /** {@code null} when a valid TCP request through the target is served now, else what happened instead. */
+    String probe() {
+        byte[] hello = "liveness probe: a valid request through the target".getBytes(StandardCharsets.US_ASCII);
+        try (Harness h = new Harness(target)) {
+            TcpPeer echo = h.tcpEcho();
+            VlessConnection c = h.tcp(echo.address(), hello);
+            byte[] got = c.readExactly((target.profile() == dev.vless.spec.Profile.V0 ? 2 : 0) + hello.length);
+            return Arrays.equals(Preflight.relayed(target, got), hello) ? null : "a valid request got other bytes back";
+        } catch (ConnectException e) {
+            return "connection refused at " + target.address();
+        } catch (SocketTimeoutException e) {
+            return "a valid request was not answered within " + target.ioTimeout().toMillis() + " ms";
+        } catch (EOFException e) {
+            return "a valid request was closed without an answer";
+        } catch (javax.net.ssl.SSLException e) {
+            return "the TLS handshake failed: " + e.getMessage();
+        } catch (IOException e) {
+            return "a valid request failed: " + e.getMessage();
+        }
+    }
+
+    /**
+     * Probes after a case. When the target no longer serves, records which case it died in, then restarts it if a
+     * command was given.
+     *
+     * @return {@code null} while the target serves, else the finding for the case that was running
+     */
+    String afterCase(String caseName) {
+        if (down != null) {
+            return null;
+        }
+        String failure = probe();
+        if (failure != null) {
+            // Once more after a pause: a server still tearing down the case's connections may be slow once.
+            sleep(300);
+            failure = probe();
+        }
+        if (failure == null) {
+            return null;
+        }
+        String finding = "the server stopped serving during this case (" + failure + ")";
+        events.add("the target stopped serving during «" + caseName + "»: " + failure);
+        if (restartCommand == null) {
+            down = "the target stopped serving during «" + caseName + "» (" + failure + ") and no --restart-cmd"
+                    + " was given";
+            return finding;
+        }
+        String restartFailure = restart();
+        if (restartFailure == null) {
+            restarts++;
+            events.add("restarted the target with --restart-cmd (restart " + restarts + ")");
+        } else {
+            down = "the target stopped serving during «" + caseName + "» and --restart-cmd did not bring it back: "
+                    + restartFailure;
+            events.add(down);
+        }
+        return finding;
+    }
+
+    /** Runs the restart command and waits for the target to serve; {@code null} on success, else why not. */
+    private String restart() {
+        try {
+            Process p = new ProcessBuilder("sh", "-c", restartCommand).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            if (!p.waitFor(RESTART_COMMAND_MS, TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly();
+                return "the command ran longer than " + RESTART_COMMAND_MS / 1000 + " s";
+            }
+            if (p.exitValue() != 0) {
+                return "the command exited with status " + p.exitValue();
+            }
+        } catch (IOException e) {
+            return "the command could not be started: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(RESTART_WAIT_MS);
+        String last = "not tried";
+        while (System.nanoTime() < deadline) {
+            if (portOpen(target.address())) {
+                last = probe();
+                if (last == null) {
+                    return null;
+                }
+            } else {
+                last = "nothing listens at " + target.address();
+            }
+            sleep(200);
+        }
+        return "it did not serve within " + RESTART_WAIT_MS / 1000 + " s of the command (" + last + ")";
+    }
+
+    private static boolean portOpen(InetSocketAddress address) {
+        try (Socket s = new Socket()) {
+            s.connect(address, 1000);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
