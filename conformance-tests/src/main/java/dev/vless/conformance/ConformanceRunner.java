@@ -7,17 +7,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.io.PrintStream;
-import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.platform.launcher.Launcher;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TagFilter;
 import org.junit.platform.launcher.TestIdentifier;
 import org.junit.platform.launcher.TestPlan;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
-import org.junit.platform.reporting.legacy.xml.LegacyXmlReportGeneratingListener;
 
 /**
  * Runs the cases against a target through the JUnit Platform, and writes the reports: the suite's JSON and Markdown,
@@ -91,11 +88,7 @@ public final class ConformanceRunner {
                 }, "vless-conformance-interrupted");
                 Runtime.getRuntime().addShutdownHook(onInterrupt);
                 try {
-                    Launcher launcher = LauncherFactory.create();
-                    PrintWriter xmlErrors = new PrintWriter(System.err, true);
-                    LegacyXmlReportGeneratingListener xml = new LegacyXmlReportGeneratingListener(
-                            options.reportDir().resolve("junit"), xmlErrors);
-                    launcher.execute(request(selection), collector, xml);
+                    LauncherFactory.create().execute(request(selection), collector);
                 } finally {
                     try {
                         Runtime.getRuntime().removeShutdownHook(onInterrupt);
@@ -118,12 +111,31 @@ public final class ConformanceRunner {
 
     /** Writes every report format, and with a console the summary that leads with the root causes. */
     private static void write(Report report, TargetOptions options, PrintStream console) throws IOException {
-        ReportWriter.write(report, options.reportDir());
+        Path dir = options.reportDir();
+        ReportWriter.write(report, dir);
+        HtmlReportWriter.write(report, dir, specBase(dir));
+        JunitXmlWriter.write(report, dir);
         if (console != null) {
             ReportWriter.printTable(report, console);
-            console.println("Reports: " + options.reportDir().toAbsolutePath().resolve("report.md") + " and "
-                    + "report.json, JUnit XML in " + options.reportDir().resolve("junit"));
+            console.println("Reports: " + dir.toAbsolutePath().resolve("report.html") + " (also report.md,"
+                    + " report.json, and JUnit XML in " + dir.resolve("junit") + ")");
         }
+    }
+
+    /**
+     * Where the HTML report links rule IDs to: spec/VLESS.md of the checkout the suite runs in, relative to the report,
+     * found by walking up from the working directory; else the document's path in the repository.
+     */
+    static String specBase(Path reportDir) {
+        Path dir = Path.of("").toAbsolutePath();
+        while (dir != null) {
+            Path spec = dir.resolve("spec").resolve("VLESS.md");
+            if (Files.isRegularFile(spec)) {
+                return reportDir.toAbsolutePath().normalize().relativize(spec).toString().replace('\\', '/');
+            }
+            dir = dir.getParent();
+        }
+        return "spec/VLESS.md";
     }
 
     /**
