@@ -19,7 +19,12 @@ public final class Redaction implements UnaryOperator<String> {
     /** Keeps everything ({@code --show-secrets}). */
     public static final Redaction NONE = new Redaction(List.of());
 
+    /** The shortest piece of an ID's hex that is redacted on its own: 4 bytes, never a coincidence in practice. */
+    private static final int MIN_PIECE = 8;
+
     private final List<Map.Entry<Pattern, String>> replacements = new ArrayList<>();
+    /** Each ID's 32 hex digits, lower case, and the name that replaces it. */
+    private final List<Map.Entry<String, String>> hexIds = new ArrayList<>();
 
     private Redaction(List<UUID> users) {
         int n = 0;
@@ -27,12 +32,56 @@ public final class Redaction implements UnaryOperator<String> {
             if (u == null) {
                 continue;
             }
-            String name = Matcher.quoteReplacement("<user-" + (++n) + ">");
+            String plain = "<user-" + (++n) + ">";
+            String name = Matcher.quoteReplacement(plain);
             String text = u.toString();
             replacements.add(Map.entry(Pattern.compile(Pattern.quote(text), Pattern.CASE_INSENSITIVE), name));
-            replacements.add(Map.entry(Pattern.compile(Pattern.quote(text.replace("-", "")),
-                    Pattern.CASE_INSENSITIVE), name));
+            hexIds.add(Map.entry(text.replace("-", ""), plain));
         }
+    }
+
+    /**
+     * Replaces every run of at least {@link #MIN_PIECE} hex digits that is a piece of an ID's hex: a header split
+     * over several writes, or one whose ID a bad-input case altered in one byte, shows most of the ID in the wire log.
+     */
+    private String redactHex(String s) {
+        StringBuilder out = null;
+        int copied = 0;
+        String lower = s.toLowerCase(java.util.Locale.ROOT);
+        int i = 0;
+        while (i + MIN_PIECE <= lower.length()) {
+            int best = 0;
+            String bestName = null;
+            for (Map.Entry<String, String> id : hexIds) {
+                String hex = id.getKey();
+                for (int at = hex.indexOf(lower.substring(i, i + MIN_PIECE)); at >= 0;
+                        at = hex.indexOf(lower.substring(i, i + MIN_PIECE), at + 1)) {
+                    int len = 0;
+                    while (at + len < hex.length() && i + len < lower.length() && hex.charAt(at + len) == lower
+                            .charAt(i + len)) {
+                        len++;
+                    }
+                    if (len > best) {
+                        best = len;
+                        bestName = id.getValue();
+                    }
+                }
+            }
+            if (best >= MIN_PIECE) {
+                if (out == null) {
+                    out = new StringBuilder(s.length());
+                }
+                out.append(s, copied, i).append(bestName);
+                i += best;
+                copied = i;
+            } else {
+                i++;
+            }
+        }
+        if (out == null) {
+            return s;
+        }
+        return out.append(s, copied, s.length()).toString();
     }
 
     /** Replaces {@code users} (nulls ignored) wherever they appear. */
@@ -49,7 +98,7 @@ public final class Redaction implements UnaryOperator<String> {
         for (Map.Entry<Pattern, String> r : replacements) {
             out = r.getKey().matcher(out).replaceAll(r.getValue());
         }
-        return out;
+        return redactHex(out);
     }
 
     /** The report with every string redacted. */

@@ -98,6 +98,11 @@ class VerdictModelTest {
         assertThat(r.apply("crumfurs#1 → 18 B 01a684455cb14f11eabf0d42010aaa000304"))
                 .isEqualTo("crumfurs#1 → 18 B 01<user-1>04");
         assertThat(r.apply("second " + user2)).isEqualTo("second <user-2>");
+        // A header split over writes, and an ID a bad-input case altered in its last byte.
+        assertThat(r.apply("conn#1 → 10 B 00a684455cb14f11eabf")).isEqualTo("conn#1 → 10 B 00<user-1>");
+        assertThat(r.apply("conn#3 → 41 B 00a684455cb14f11eabf0d42010aaa008300018075"))
+                .isEqualTo("conn#3 → 41 B 00<user-1>8300018075");
+        assertThat(r.apply("port 0a68 and 4455 stay")).isEqualTo("port 0a68 and 4455 stay");
         assertThat(Redaction.NONE.apply(user.toString())).isEqualTo(user.toString());
         Report redacted = r.apply(SampleReports.failed());
         assertThat(redacted.toString()).doesNotContain(user.toString());
