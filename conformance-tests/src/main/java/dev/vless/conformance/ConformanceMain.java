@@ -161,7 +161,7 @@ public final class ConformanceMain implements Callable<Integer> {
     }
 
     /** The exit status a report stands for (see {@code --help}). */
-    static int exitStatus(Report report) {
+    public static int exitStatus(Report report) {
         if (report.unchecked() != null) {
             return 3;
         }

@@ -68,6 +68,9 @@ public final class ConformanceRunner {
             }
             if (unchecked == null) {
                 unchecked = Preflight.check(target, console);
+                if (unchecked != null && !unchecked.startsWith("nothing accepts connections")) {
+                    unchecked = Targets.liveness().afterFailedPreflight(unchecked);
+                }
             }
             ReportCollector collector = new ReportCollector(console, redaction);
             boolean partial = !selection.tags().isEmpty();

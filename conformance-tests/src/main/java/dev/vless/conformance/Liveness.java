@@ -103,6 +103,33 @@ final class Liveness {
         return finding;
     }
 
+    /**
+     * The pre-flight failed on a target that had served its first request: when it no longer serves at all, it died
+     * during the pre-flight, which is no misconfiguration. With a restart command it is restarted and the run goes
+     * on (the cases will meet the crash again, each by name).
+     *
+     * @return {@code null} when the run can go on, else why the target cannot be checked
+     */
+    String afterFailedPreflight(String cause) {
+        String failure = probe();
+        if (failure == null) {
+            return cause; // still serving: the pre-flight's finding stands
+        }
+        events.add("the target stopped serving during the pre-flight (" + cause + "): " + failure);
+        if (restartCommand == null) {
+            return "the target stopped serving during the pre-flight (" + cause + "; then " + failure + "): it may"
+                    + " have crashed; give --restart-cmd so that the suite restarts it and names the case of each crash";
+        }
+        String restartFailure = restart();
+        if (restartFailure != null) {
+            return "the target stopped serving during the pre-flight, and --restart-cmd did not bring it back: "
+                    + restartFailure;
+        }
+        restarts++;
+        events.add("restarted the target with --restart-cmd (restart " + restarts + ")");
+        return null;
+    }
+
     /** Runs the restart command and waits for the target to serve; {@code null} on success, else why not. */
     private String restart() {
         try {
