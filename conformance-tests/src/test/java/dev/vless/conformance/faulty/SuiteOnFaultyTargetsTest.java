@@ -156,6 +156,22 @@ class SuiteOnFaultyTargetsTest {
     }
 
     @Test
+    @DisplayName("dies on every first UDP reply, whole run with --restart-cmd: every rule gets a verdict of its own")
+    void diesOnFirstUdpReplyWholeRunWithRestart() throws Exception {
+        try (FaultyTarget t = FaultyTarget.diesOnFirstUdpReply()) {
+            Report r = run(t, null, t.restartCommand(), false);
+            // What a healthy run leaves without a verdict is structural (no case, outside the profile); nothing
+            // else may be: no rule down, in error or blocked because of the crashes.
+            assertThat(rules(r).values()).as(describe(r)).doesNotContain(Verdict.TARGET_DOWN, Verdict.ERROR,
+                    Verdict.BLOCKED);
+            assertThat(r.rootCauses().get(0).rule()).isNull();
+            assertThat(r.rootCauses().get(0).summary()).contains("stopped serving during this case");
+            assertThat(t.crashes()).isGreaterThan(10).isEqualTo(t.restarts());
+            assertThat(ConformanceMain.exitStatus(r)).isEqualTo(1);
+        }
+    }
+
+    @Test
     @DisplayName("dies on a bad header: that case FAILs its rules and ERR-5, later cases are TARGET_DOWN, exit 1")
     void diesOnBadHeader() throws Exception {
         try (FaultyTarget t = FaultyTarget.diesOnBadHeader()) {
