@@ -50,7 +50,7 @@ public final class ConformanceExtension
         List<SpecRule> rules = rules(context);
         VlessTarget target;
         try {
-            target = Targets.current();
+            target = ConformanceRun.of(context).target();
         } catch (RuntimeException e) {
             return ConditionEvaluationResult.enabled("target problem is reported by the case");
         }
@@ -67,7 +67,7 @@ public final class ConformanceExtension
                 return ConditionEvaluationResult.disabled(NOT_APPLICABLE + c.missingReason());
             }
         }
-        String down = Targets.liveness().down();
+        String down = ConformanceRun.of(context).liveness().down();
         if (down != null) {
             return ConditionEvaluationResult.disabled(TARGET_DOWN + down);
         }
@@ -83,13 +83,14 @@ public final class ConformanceExtension
     @Override
     public Object resolveParameter(ParameterContext p, ExtensionContext e) {
         if (p.getParameter().getType() == VlessTarget.class) {
-            return Targets.current();
+            return ConformanceRun.of(e).target();
         }
         return harness(e);
     }
 
     private static Harness harness(ExtensionContext e) {
-        return e.getStore(NS).getOrComputeIfAbsent("harness", k -> new CloseableHarness(new Harness(Targets.current())),
+        return e.getStore(NS).getOrComputeIfAbsent("harness", k -> new CloseableHarness(new Harness(
+                ConformanceRun.of(e).target())),
                 CloseableHarness.class).harness;
     }
 
@@ -130,14 +131,14 @@ public final class ConformanceExtension
         String interference = running == null ? null : Interference.check(running.harness);
         if (interference != null) {
             // Not the target's fault: no verdict on its rules, and the user learns what to change.
-            Targets.events().add(interference + " (during «" + context.getDisplayName() + "»)");
+            ConformanceRun.of(context).events().add(interference + " (during «" + context.getDisplayName() + "»)");
             publish(context, VERDICT, Verdict.ERROR.name());
             publish(context, MESSAGE, interference + "\n" + cause.getMessage());
             throw cause;
         }
         SpecRule failed = named != null ? named : mine.isEmpty() ? null : mine.get(0);
         RuleLevel level = failed != null && cause instanceof AssertionError ? failed.level() : level(mine);
-        VlessTarget target = Targets.current();
+        VlessTarget target = ConformanceRun.of(context).target();
         String message = cause instanceof IOException ? "the connection failed: " + cause.getMessage()
                 : String.valueOf(cause.getMessage());
         publish(context, MESSAGE, message);
@@ -169,7 +170,7 @@ public final class ConformanceExtension
             // Closed before the liveness probe, so that the probe sees the target with this case's connections gone.
             c.close();
         });
-        String died = Targets.liveness().afterCase(context.getDisplayName());
+        String died = ConformanceRun.of(context).liveness().afterCase(context.getDisplayName());
         if (died != null) {
             // The case that was running when the target died fails the rules it exercises, whatever it saw; a
             // bad-input case also fails ERR-5 (bad input never stops the server serving valid requests).

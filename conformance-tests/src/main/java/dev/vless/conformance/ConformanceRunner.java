@@ -43,16 +43,26 @@ public final class ConformanceRunner {
      * @throws IllegalArgumentException when the options contradict each other or the report directory is unusable
      */
     public static Report run(TargetOptions options, Selection selection, PrintStream console) throws IOException {
-        checkOptions(options);
-        Targets.configure(options);
-        RunEvents events = Targets.events();
+        return run(options, selection, console, true);
+    }
+
+    /** {@link #run(TargetOptions, Selection, PrintStream)}, writing the report files only if {@code writeFiles}. */
+    static Report run(TargetOptions options, Selection selection, PrintStream console, boolean writeFiles)
+            throws IOException {
+        if (writeFiles) {
+            checkOptions(options);
+        } else {
+            checkTlsOptions(options);
+        }
+        ConformanceRun run = new ConformanceRun(options).register();
+        RunEvents events = run.events();
         events.echoTo(console);
         try {
             String description;
             String unchecked = null;
             VlessTarget target = null;
             try {
-                target = Targets.current();
+                target = run.target();
                 description = target.description();
             } catch (RuntimeException e) {
                 description = (options.link() != null ? options.link() : "embedded reference server");
@@ -69,7 +79,7 @@ public final class ConformanceRunner {
             if (unchecked == null) {
                 unchecked = Preflight.check(target, console);
                 if (unchecked != null && !unchecked.startsWith("nothing accepts connections")) {
-                    unchecked = Targets.liveness().afterFailedPreflight(unchecked);
+                    unchecked = run.liveness().afterFailedPreflight(unchecked);
                 }
             }
             ReportCollector collector = new ReportCollector(console, redaction);
@@ -83,15 +93,17 @@ public final class ConformanceRunner {
                 Thread onInterrupt = new Thread(() -> {
                     events.add("interrupted (Ctrl-C): the report holds the cases finished so far");
                     try {
-                        write(redaction.apply(collector.report(finalDescription, options.profile(), options.policy(),
-                                version(), true, events.all(), null)), options, null);
+                        if (writeFiles) {
+                            write(redaction.apply(collector.report(finalDescription, options.profile(),
+                                    options.policy(), version(), true, events.all(), null)), options, null);
+                        }
                     } catch (IOException | RuntimeException e) {
                         System.err.println("vless-conformance: could not write the partial report: " + e);
                     }
                 }, "vless-conformance-interrupted");
                 Runtime.getRuntime().addShutdownHook(onInterrupt);
                 try {
-                    LauncherFactory.create().execute(request(selection), collector);
+                    LauncherFactory.create().execute(request(selection, run.id()), collector);
                 } finally {
                     try {
                         Runtime.getRuntime().removeShutdownHook(onInterrupt);
@@ -104,11 +116,15 @@ public final class ConformanceRunner {
             }
             Report report = redaction.apply(collector.report(description, options.profile(), options.policy(),
                     version(), partial, events.all(), unchecked));
-            write(report, options, console);
+            if (writeFiles) {
+                write(report, options, console);
+            } else if (console != null) {
+                ReportWriter.printTable(report, console);
+            }
             return report;
         } finally {
             events.echoTo(null);
-            Targets.close();
+            run.close();
         }
     }
 
@@ -146,6 +162,20 @@ public final class ConformanceRunner {
      * TLS options (the client's rules) and a report directory that cannot be written.
      */
     static void checkOptions(TargetOptions o) {
+        checkTlsOptions(o);
+        Path dir = o.reportDir().toAbsolutePath();
+        try {
+            Files.createDirectories(dir);
+            Path probe = Files.createTempFile(dir, ".write-test", ".tmp");
+            Files.delete(probe);
+        } catch (IOException | SecurityException e) {
+            throw new IllegalArgumentException("--report-dir " + o.reportDir() + ": cannot write there ("
+                    + e.getClass().getSimpleName() + ": " + e.getMessage() + "); give a directory you can write");
+        }
+    }
+
+    /** The client's rules for TLS options, and a CA file that can be read. */
+    static void checkTlsOptions(TargetOptions o) {
         if (o.link() != null) {
             ShareLink link = ShareLink.parse(o.link());
             if (o.insecure() && o.caFile() != null) {
@@ -165,20 +195,11 @@ public final class ConformanceRunner {
             throw new IllegalArgumentException("--ca " + o.caFile() + ": " + (Files.exists(o.caFile())
                     ? "cannot read it" : "no such file") + " (expected: a readable PEM file of CA certificates)");
         }
-        Path dir = o.reportDir().toAbsolutePath();
-        try {
-            Files.createDirectories(dir);
-            Path probe = Files.createTempFile(dir, ".write-test", ".tmp");
-            Files.delete(probe);
-        } catch (IOException | SecurityException e) {
-            throw new IllegalArgumentException("--report-dir " + o.reportDir() + ": cannot write there ("
-                    + e.getClass().getSimpleName() + ": " + e.getMessage() + "); give a directory you can write");
-        }
     }
 
     /** The selected cases, without running them: display name and rules. */
     public static List<String> list(Selection selection) {
-        TestPlan plan = LauncherFactory.create().discover(request(selection));
+        TestPlan plan = LauncherFactory.create().discover(request(selection, "none"));
         List<String> out = new ArrayList<>();
         for (TestIdentifier root : plan.getRoots()) {
             collect(plan, root, out);
@@ -196,9 +217,10 @@ public final class ConformanceRunner {
         }
     }
 
-    private static LauncherDiscoveryRequest request(Selection selection) {
+    private static LauncherDiscoveryRequest request(Selection selection, String runId) {
         LauncherDiscoveryRequestBuilder b = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectPackage(CASES_PACKAGE))
+                .configurationParameter(ConformanceRun.RUN_PARAMETER, runId)
                 .filters(TagFilter.includeTags("conformance"))
                 // The cases are not the build's unit tests: no auto-detected extensions from a test classpath.
                 .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "false");
