@@ -2,6 +2,12 @@ package dev.vless.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.vless.server.DestinationFilter;
+import dev.vless.server.VlessServer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,5 +26,30 @@ class EmbeddedConformanceTest {
                 .as("cases that failed (details in target/vless-conformance/report.md)")
                 .isEmpty();
         assertThat(report.passed()).isTrue();
+    }
+
+    /**
+     * The embedded run speaks TLS, through which the harness cannot half-close; so the end-of-stream rules are checked
+     * here once more against a plaintext reference server, on every build.
+     */
+    @Test
+    void endOfStreamRulesPassOverPlaintext() throws Exception {
+        UUID user = UUID.randomUUID();
+        VlessServer server = VlessServer.builder().listen("127.0.0.1", 0).plaintext().user(user)
+                .user(UUID.randomUUID()).handshakeTimeout(Duration.ofSeconds(2))
+                .destinations(DestinationFilter.allowingLoopback()).build().start().get(10, TimeUnit.SECONDS);
+        try {
+            TargetOptions d = TargetOptions.defaults();
+            TargetOptions o = new TargetOptions("vless://" + user + "@127.0.0.1:" + server.localAddress().getPort()
+                    + "?security=none", null, d.profile(), false, null, d.peerAddresses(), Duration.ofSeconds(2),
+                    d.lifetimeProbe(), d.ioTimeout(), d.policy(), Path.of("target", "vless-conformance-plaintext"));
+            Report report = ConformanceRunner.run(o, Selection.parse("TCP-3,UDP-8,CRF-4"), System.out);
+            for (String rule : new String[] {"TCP-3", "UDP-8", "CRF-4"}) {
+                assertThat(report.rules()).filteredOn(r -> r.id().equals(rule)).singleElement()
+                        .satisfies(r -> assertThat(r.verdict()).as(rule + ": " + r.note()).isEqualTo(Verdict.PASS));
+            }
+        } finally {
+            server.close();
+        }
     }
 }
