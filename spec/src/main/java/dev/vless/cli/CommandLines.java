@@ -2,7 +2,6 @@ package dev.vless.cli;
 
 import java.io.PrintStream;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -12,8 +11,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.IntSupplier;
 import java.util.function.Supplier;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /** Command-line plumbing the reference server and client share (see the package description). */
 public final class CommandLines {
@@ -24,7 +21,6 @@ public final class CommandLines {
     public static final Duration STOP_TIMEOUT = Duration.ofSeconds(5);
 
     private static final String LOG_LEVEL_PROPERTY = "org.slf4j.simpleLogger.defaultLogLevel";
-    private static final Pattern DURATION_PART = Pattern.compile("(\\d{1,12})(ms|s|m|h|d)");
 
     private CommandLines() {
     }
@@ -72,42 +68,6 @@ public final class CommandLines {
                     + "debug)");
         }
         return level;
-    }
-
-    /**
-     * A duration such as {@code 60s}, {@code 5m}, {@code 1h30m}, {@code 500ms} or ISO-8601 {@code PT1M}; a bare number
-     * is seconds. {@code hint} is the "expected: …" text of the complaint, with examples that fit the option.
-     */
-    public static Duration duration(String option, String text, String hint) throws UsageException {
-        String s = text.trim().toLowerCase(Locale.ROOT);
-        if (s.startsWith("p")) {
-            try {
-                return Duration.parse(s.toUpperCase(Locale.ROOT));
-            } catch (DateTimeParseException e) {
-                throw new UsageException(option + " '" + text + "' is not a duration (" + hint + ")");
-            }
-        }
-        if (!s.isEmpty() && s.length() <= 12 && s.chars().allMatch(Character::isDigit)) {
-            return Duration.ofSeconds(Long.parseLong(s));
-        }
-        Matcher m = DURATION_PART.matcher(s);
-        Duration total = Duration.ZERO;
-        int end = 0;
-        while (m.find() && m.start() == end) {
-            long n = Long.parseLong(m.group(1));
-            total = total.plus(switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            });
-            end = m.end();
-        }
-        if (end == 0 || end != s.length()) {
-            throw new UsageException(option + " '" + text + "' is not a duration (" + hint + ")");
-        }
-        return total;
     }
 
     /**

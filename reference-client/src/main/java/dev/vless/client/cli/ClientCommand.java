@@ -1,6 +1,7 @@
 package dev.vless.client.cli;
 
 import dev.vless.cli.CommandLines;
+import dev.vless.cli.Durations;
 import dev.vless.cli.UsageException;
 import dev.vless.client.UpstreamTls;
 import dev.vless.client.VlessClient;
@@ -42,7 +43,7 @@ import picocli.CommandLine.ParameterException;
                     + "share link, one TLS connection per TCP stream and per remote UDP address.",
             "Example: vless-client --server 'vless://UUID@vpn.example.com:443?security=tls&type=tcp#vpn'",
             "    then: curl --socks5-hostname 127.0.0.1:1080 https://example.com/",
-            "Durations take a unit: 500ms, 30s, 5m, 1h (a bare number is seconds)."},
+            Durations.SYNTAX},
         optionListHeading = "%nOptions:%n",
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -56,7 +57,6 @@ public final class ClientCommand {
     /** The client failed while starting or stopping. */
     static final int EXIT_FAILURE = CommandLine.ExitCode.SOFTWARE;
     private static final String NAME = "vless-client";
-    private static final String DURATION_HINT = "expected: a number with a unit, such as 60s, 5m or 500ms";
 
     @Option(names = "--server", paramLabel = "LINK", required = true,
             description = "The VLESS server as a share link: " + ShareLink.EXAMPLE + " (the reference server "
@@ -359,9 +359,9 @@ public final class ClientCommand {
         return new HostPort(host, p);
     }
 
-    /** A duration such as {@code 60s}, {@code 5m}, {@code 500ms} or ISO-8601 {@code PT1M}; a bare number is seconds. */
+    /** A duration in the syntax every tool shares ({@link Durations}), such as {@code 60s} or {@code 500ms}. */
     static Duration duration(String option, String text) throws UsageException {
-        return CommandLines.duration(option, text, DURATION_HINT);
+        return Durations.parse(option, text);
     }
 
     /** Runs a builder setter, turning its complaint into one naming the option. */

@@ -3,6 +3,7 @@ package dev.vless.client.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.vless.cli.Durations;
 import dev.vless.cli.UsageException;
 import dev.vless.client.UpstreamTls;
 import dev.vless.client.VlessClient;
@@ -22,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,6 +55,15 @@ class ClientCommandTest {
         assertThat(c.socksAuthRequired()).isFalse();
         assertThat(c.version()).isEqualTo(VlessVersion.V1);
         assertThat(c.udpIdle()).isEqualTo(Duration.ofSeconds(60));
+    }
+
+    @Test
+    void readsDurationsInTheSharedSyntax() throws Exception {
+        assertThat(ClientCommand.parse("--server", LINK, "--udp-idle", "1.5s").toConfig().udpIdle())
+                .isEqualTo(Duration.ofMillis(1500));
+        assertThat(ClientCommand.parse("--server", LINK, "--udp-idle", "1h30m").toConfig().udpIdle())
+                .isEqualTo(Duration.ofMinutes(90));
+        assertUsage(new String[] {"--server", LINK, "--udp-idle", "30m1h"}, Durations.complaint("--udp-idle", "30m1h"));
     }
 
     @Test
@@ -102,6 +113,11 @@ class ClientCommandTest {
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("--server=LINK", "--socks=HOST:PORT",
                 "--socks-user", "--socks-pass", "--insecure", "--ca=FILE", "--v0", "--udp-idle=DURATION",
                 "--log-level", "--help", "Exit codes");
+        String flowed = out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ");
+        assertThat(flowed.split(Pattern.quote(Durations.SYNTAX), -1)).as("the syntax sentence, once").hasSize(2);
+        assertThat(flowed).contains("0 stopped by SIGTERM or SIGINT, or --help/--version",
+                "1 the client could not start (for example the SOCKS5 port is in use)",
+                "2 bad command line or share link (the message says what to change)");
     }
 
     @Test

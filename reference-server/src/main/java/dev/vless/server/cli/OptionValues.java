@@ -1,6 +1,6 @@
 package dev.vless.server.cli;
 
-import dev.vless.cli.CommandLines;
+import dev.vless.cli.Durations;
 import dev.vless.cli.UsageException;
 import dev.vless.server.Cidr;
 import io.netty.util.NetUtil;
@@ -31,7 +31,6 @@ final class OptionValues {
     // Only the canonical 8-4-4-4-12 form: UUID.fromString also takes "1-2-3-4-5", which is surely a typo.
     private static final Pattern UUID_TEXT = Pattern.compile(
             "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}");
-    private static final String DURATION_HINT = "expected: a number with a unit, such as 300s, 5m, 1h30m or 500ms";
 
     private OptionValues() {
     }
@@ -97,12 +96,9 @@ final class OptionValues {
         return users;
     }
 
-    /**
-     * A duration such as {@code 300s}, {@code 5m}, {@code 1h30m}, {@code 500ms} or ISO-8601 {@code PT5M}; a bare
-     * number is seconds.
-     */
+    /** A duration in the syntax every tool shares ({@link Durations}), such as {@code 300s} or {@code 1h30m}. */
     static Duration duration(String option, String text) throws UsageException {
-        return CommandLines.duration(option, text, DURATION_HINT);
+        return Durations.parse(option, text);
     }
 
     /** {@code HOST:PORT}, with an IPv6 host in brackets ({@code [::]:8443}). */

@@ -1,6 +1,7 @@
 package dev.vless.server.cli;
 
 import dev.vless.cli.CommandLines;
+import dev.vless.cli.Durations;
 import dev.vless.cli.UsageException;
 import dev.vless.server.Cidr;
 import dev.vless.server.DestinationFilter;
@@ -56,7 +57,7 @@ import picocli.CommandLine.ParseResult;
         description = {
             "Serves VLESS v0 and v1 on one TLS listener. Prints a share link per user at start and runs until "
                     + "SIGTERM or SIGINT, then closes every connection and prints the final counters.",
-            "Durations take a unit: 500ms, 30s, 5m, 1h, 1h30m (a bare number is seconds)."},
+            Durations.SYNTAX},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             "0:stopped by SIGTERM or SIGINT, or --help/--version",

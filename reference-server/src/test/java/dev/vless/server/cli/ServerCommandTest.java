@@ -3,6 +3,7 @@ package dev.vless.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.vless.cli.Durations;
 import dev.vless.cli.UsageException;
 import dev.vless.server.Cidr;
 import dev.vless.server.MappingPolicy;
@@ -232,13 +233,13 @@ class ServerCommandTest {
 
     @ParameterizedTest
     @CsvSource({"300s, 300000", "5m, 300000", "1h30m, 5400000", "500ms, 500", "300, 300000", "0, 0", "PT5M, 300000",
-        "1d, 86400000", "2m30s, 150000", " 45S , 45000"})
+        "1d, 86400000", "2m30s, 150000", " 45S , 45000", "1.5s, 1500"})
     void parsesDurations(String text, long millis) throws Exception {
         assertThat(OptionValues.duration("--x", text)).isEqualTo(Duration.ofMillis(millis));
     }
 
     @ParameterizedTest
-    @CsvSource({"5x", "''", "-1s", "m", "1.5s", "s30", "30s5", "P", "9999999999999h"})
+    @CsvSource({"5x", "''", "-1s", "m", "1.5x", "s30", "30s5", "P", "9999999999999h"})
     void rejectsWhatIsNotADuration(String text) {
         assertThatThrownBy(() -> OptionValues.duration("--cool-down", text))
                 .isInstanceOf(UsageException.class)
@@ -378,6 +379,18 @@ class ServerCommandTest {
         }
         assertThat(help.out).contains("(default: 0.0.0.0:8443)", "(default: 300s)", "(default: localhost)",
                 "(default: eim)", "(default: 4s)");
+    }
+
+    @Test
+    void helpSaysTheDurationSyntaxOnceAndListsTheExitCodes() {
+        Run help = run("--help");
+
+        String flowed = help.out.replaceAll("\\s+", " ");
+        assertThat(flowed.split(Pattern.quote(Durations.SYNTAX), -1)).as("the syntax sentence, once").hasSize(2);
+        assertThat(help.out).contains("Exit codes:");
+        assertThat(flowed).contains("0 stopped by SIGTERM or SIGINT, or --help/--version",
+                "1 the server could not start (for example the port is in use)",
+                "2 bad command line (the message says what to change)");
     }
 
     @Test
