@@ -146,26 +146,16 @@ public record TargetOptions(
         return out;
     }
 
-    /** Parses {@code 4s}, {@code 500ms}, {@code 2m}, {@code 1h} or an ISO-8601 duration. */
+    /**
+     * Parses a duration in the syntax every tool shares ({@link dev.vless.cli.Durations}): {@code 500ms}, {@code 4s},
+     * {@code 1.5s}, {@code 2m}, {@code 1h30m}, a bare number of seconds, or ISO-8601.
+     *
+     * @param what the option or property, named in the complaint
+     * @throws IllegalArgumentException with the shared complaint, such as
+     *         {@code vless.ioTimeout 'soon' is not a duration (expected: a number with a unit, such as ...)}
+     */
     public static Duration parseDuration(String text, String what) {
-        String s = text.trim().toLowerCase(Locale.ROOT);
-        try {
-            if (s.endsWith("ms")) {
-                return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
-            }
-            if (s.endsWith("s")) {
-                return Duration.ofMillis(Math.round(Double.parseDouble(s.substring(0, s.length() - 1)) * 1000));
-            }
-            if (s.endsWith("m")) {
-                return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1)) * 60);
-            }
-            if (s.endsWith("h")) {
-                return Duration.ofHours(Long.parseLong(s.substring(0, s.length() - 1)));
-            }
-            return Duration.parse(text.trim().toUpperCase(Locale.ROOT));
-        } catch (NumberFormatException | DateTimeParseException e) {
-            throw new IllegalArgumentException(what + ": '" + text + "' is not a duration (expected: e.g. 500ms, 4s, 2m)");
-        }
+        return dev.vless.cli.Durations.parseOrThrow(what, text);
     }
 
     static UUID parseUuid(String text, String what) {
