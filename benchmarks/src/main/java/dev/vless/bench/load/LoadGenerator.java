@@ -1,5 +1,7 @@
 package dev.vless.bench.load;
 
+import dev.vless.cli.Durations;
+import dev.vless.cli.UsageException;
 import dev.vless.codec.VlessVersion;
 import dev.vless.link.ShareLink;
 import java.io.IOException;
@@ -35,7 +37,7 @@ import picocli.CommandLine.Option;
             "Live loopback load generator for VLESS servers. Each workload runs against the direct path (the "
                     + "generator talks to its own echo peers and sink), the target, and the comparison target if "
                     + "one is given, one after the other in the same run.",
-            "Durations take a unit: 500ms, 5s, 2m."},
+            Durations.SYNTAX},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:a target failed to start or a workload failed", "2:bad command line"})
 public final class LoadGenerator implements Callable<Integer> {
@@ -406,18 +408,12 @@ public final class LoadGenerator implements Callable<Integer> {
         };
     }
 
+    /** A duration in the syntax every tool shares; a bad one is a usage error (exit code 2). */
     private Duration duration(String option, String text) {
-        Matcher m = Pattern.compile("(\\d+)(ms|s|m)?").matcher(text.trim().toLowerCase(Locale.ROOT));
-        if (!m.matches()) {
-            throw new CommandLine.ParameterException(new CommandLine(this),
-                    option + " '" + text + "' (expected: a duration such as 500ms, 5s or 2m)");
+        try {
+            return Durations.parse(option, text);
+        } catch (UsageException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), e.getMessage());
         }
-        long n = Long.parseLong(m.group(1));
-        String unit = m.group(2) == null ? "s" : m.group(2);
-        return switch (unit) {
-            case "ms" -> Duration.ofMillis(n);
-            case "m" -> Duration.ofMinutes(n);
-            default -> Duration.ofSeconds(n);
-        };
     }
 }
