@@ -20,21 +20,74 @@ import java.util.Set;
  */
 public final class DestinationFilter {
 
+    /** The kinds of address refused by default. */
+    public enum Kind {
+        /** {@code 0.0.0.0/8}, {@code ::}. */
+        UNSPECIFIED("unspecified"),
+        /** {@code 10.0.0.0/8}, {@code 172.16.0.0/12}, {@code 192.168.0.0/16}. */
+        PRIVATE("private"),
+        /** {@code 100.64.0.0/10}, carrier-grade NAT. */
+        SHARED_ADDRESS_SPACE("shared address space"),
+        /** {@code 127.0.0.0/8}, {@code ::1}: services on the server's own host. */
+        LOOPBACK("loopback"),
+        /** {@code 169.254.0.0/16}, {@code fe80::/10}. */
+        LINK_LOCAL("link-local"),
+        /** {@code 224.0.0.0/4}, {@code ff00::/8}. */
+        MULTICAST("multicast"),
+        /** {@code 240.0.0.0/4}, including 255.255.255.255. */
+        RESERVED("reserved or broadcast"),
+        /** {@code fc00::/7}. */
+        UNIQUE_LOCAL("unique local"),
+        /** An address of one of the server's own interfaces. */
+        OWN_ADDRESS("an address of this server");
+
+        private final String label;
+
+        Kind(String label) {
+            this.label = label;
+        }
+
+        /** The kind in a few words, such as {@code loopback}. */
+        public String label() {
+            return label;
+        }
+    }
+
+    /**
+     * Why an address is refused.
+     *
+     * @param kind  the kind of address
+     * @param range the default-refused range it is in, or {@code null} for {@link Kind#OWN_ADDRESS}
+     */
+    public record Refusal(Kind kind, Cidr range) {
+
+        /** Checks the parts. */
+        public Refusal {
+            requireNonNull(kind, "kind");
+        }
+
+        /** Such as {@code loopback address (127.0.0.0/8)} or {@code an address of this server}. */
+        @Override
+        public String toString() {
+            return range == null ? kind.label() : kind.label() + " address (" + range + ")";
+        }
+    }
+
     private static final List<Named> REFUSED = List.of(
-            new Named("unspecified", "0.0.0.0/8"),
-            new Named("private", "10.0.0.0/8"),
-            new Named("shared address space", "100.64.0.0/10"),
-            new Named("loopback", "127.0.0.0/8"),
-            new Named("link-local", "169.254.0.0/16"),
-            new Named("private", "172.16.0.0/12"),
-            new Named("private", "192.168.0.0/16"),
-            new Named("multicast", "224.0.0.0/4"),
-            new Named("reserved or broadcast", "240.0.0.0/4"),
-            new Named("unspecified", "::/128"),
-            new Named("loopback", "::1/128"),
-            new Named("unique local", "fc00::/7"),
-            new Named("link-local", "fe80::/10"),
-            new Named("multicast", "ff00::/8"));
+            new Named(Kind.UNSPECIFIED, "0.0.0.0/8"),
+            new Named(Kind.PRIVATE, "10.0.0.0/8"),
+            new Named(Kind.SHARED_ADDRESS_SPACE, "100.64.0.0/10"),
+            new Named(Kind.LOOPBACK, "127.0.0.0/8"),
+            new Named(Kind.LINK_LOCAL, "169.254.0.0/16"),
+            new Named(Kind.PRIVATE, "172.16.0.0/12"),
+            new Named(Kind.PRIVATE, "192.168.0.0/16"),
+            new Named(Kind.MULTICAST, "224.0.0.0/4"),
+            new Named(Kind.RESERVED, "240.0.0.0/4"),
+            new Named(Kind.UNSPECIFIED, "::/128"),
+            new Named(Kind.LOOPBACK, "::1/128"),
+            new Named(Kind.UNIQUE_LOCAL, "fc00::/7"),
+            new Named(Kind.LINK_LOCAL, "fe80::/10"),
+            new Named(Kind.MULTICAST, "ff00::/8"));
 
     private final List<Cidr> allowed;
     private final Set<InetAddress> ownAddresses;
@@ -74,6 +127,15 @@ public final class DestinationFilter {
      * IPv4 address it is (ADR-4).
      */
     public String refusal(InetAddress address) {
+        Refusal r = refusalOf(address);
+        return r == null ? null : r.toString();
+    }
+
+    /**
+     * Why {@code address} is refused, or {@code null} when it is allowed; {@link #refusal} in parts, so that a log
+     * line can say which setting would allow it.
+     */
+    public Refusal refusalOf(InetAddress address) {
         InetAddress ip = VlessAddress.canonical(address);
         for (Cidr range : allowed) {
             if (range.contains(ip)) {
@@ -82,11 +144,11 @@ public final class DestinationFilter {
         }
         for (Named named : REFUSED) {
             if (named.range.contains(ip)) {
-                return named.name + " address (" + named.range + ")";
+                return new Refusal(named.kind, named.range);
             }
         }
         if (ownAddresses.contains(ip)) {
-            return "an address of this server";
+            return new Refusal(Kind.OWN_ADDRESS, null);
         }
         return null;
     }
@@ -110,9 +172,9 @@ public final class DestinationFilter {
         return out;
     }
 
-    private record Named(String name, Cidr range) {
-        Named(String name, String cidr) {
-            this(name, Cidr.parse(cidr));
+    private record Named(Kind kind, Cidr range) {
+        Named(Kind kind, String cidr) {
+            this(kind, Cidr.parse(cidr));
         }
     }
 }

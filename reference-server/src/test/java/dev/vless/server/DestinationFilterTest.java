@@ -61,6 +61,38 @@ class DestinationFilterTest {
     }
 
     @Test
+    @DisplayName("DST-1 · the refusal in parts: the kind of address and its range")
+    void refusalOfGivesTheKindAndRange() throws Exception {
+        DestinationFilter f = DestinationFilter.secureDefault();
+        SoftAssertions soft = new SoftAssertions();
+        String[][] cases = {
+            {"0.1.2.3", "UNSPECIFIED", "0.0.0.0/8"}, {"::", "UNSPECIFIED", "::/128"},
+            {"10.9.9.9", "PRIVATE", "10.0.0.0/8"}, {"172.31.0.1", "PRIVATE", "172.16.0.0/12"},
+            {"192.168.0.1", "PRIVATE", "192.168.0.0/16"}, {"100.64.0.1", "SHARED_ADDRESS_SPACE", "100.64.0.0/10"},
+            {"127.0.0.1", "LOOPBACK", "127.0.0.0/8"}, {"::1", "LOOPBACK", "::1/128"},
+            {"169.254.1.1", "LINK_LOCAL", "169.254.0.0/16"}, {"fe80::1", "LINK_LOCAL", "fe80::/10"},
+            {"224.0.0.1", "MULTICAST", "224.0.0.0/4"}, {"ff02::1", "MULTICAST", "ff00::/8"},
+            {"255.255.255.255", "RESERVED", "240.0.0.0/4"}, {"fd00::1", "UNIQUE_LOCAL", "fc00::/7"}};
+        for (String[] c : cases) {
+            DestinationFilter.Refusal r = f.refusalOf(InetAddress.getByName(c[0]));
+            soft.assertThat(r).as(c[0]).isEqualTo(new DestinationFilter.Refusal(DestinationFilter.Kind.valueOf(c[1]),
+                    Cidr.parse(c[2])));
+            soft.assertThat(f.refusal(InetAddress.getByName(c[0]))).as(c[0]).isEqualTo(String.valueOf(r));
+        }
+        InetAddress own = Collections.list(NetworkInterface.getNetworkInterfaces()).stream()
+                .flatMap(n -> Collections.list(n.getInetAddresses()).stream())
+                .filter(a -> f.refusalOf(a) != null && f.refusalOf(a).kind() == DestinationFilter.Kind.OWN_ADDRESS)
+                .findFirst().orElse(null);
+        if (own != null) { // an interface address outside every range above, where the host has one
+            soft.assertThat(f.refusalOf(own).range()).isNull();
+            soft.assertThat(f.refusal(own)).isEqualTo("an address of this server");
+        }
+        soft.assertThat(f.refusalOf(InetAddress.getByName("192.0.2.1"))).as("public")
+                .isIn(null, new DestinationFilter.Refusal(DestinationFilter.Kind.OWN_ADDRESS, null));
+        soft.assertAll();
+    }
+
+    @Test
     @DisplayName("DST-1 · the server's own interface addresses are refused")
     void ownAddressesAreRefused() throws Exception {
         DestinationFilter f = DestinationFilter.secureDefault();
