@@ -2,6 +2,7 @@ package dev.vless.server.nat;
 
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.Transport;
+import dev.vless.server.internal.UserRegistry;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.EventExecutor;
@@ -22,9 +23,10 @@ public final class NatTable implements AutoCloseable {
 
     /** A context's key: the UUID and the client IP as the server sees it. */
     public record Key(UUID user, InetAddress clientIp) {
+        /** Such as {@code a684455c…@127.0.0.1}: this goes into log lines, and a user ID is a password. */
         @Override
         public String toString() {
-            return user + "@" + NetUtil.toAddressString(clientIp);
+            return UserRegistry.shortId(user) + "…@" + NetUtil.toAddressString(clientIp);
         }
     }
 

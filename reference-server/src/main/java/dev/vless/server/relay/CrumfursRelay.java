@@ -4,6 +4,7 @@ import dev.vless.codec.CrumfursAck;
 import dev.vless.codec.udp.UmfursEncoder;
 import dev.vless.server.internal.BatchedFlush;
 import dev.vless.server.internal.ChannelMove;
+import dev.vless.server.internal.UserRegistry;
 import dev.vless.server.nat.CrumfursSink;
 import dev.vless.server.nat.NatContext;
 import io.netty.buffer.ByteBuf;
@@ -64,7 +65,7 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
                 c.detachCrumfurs(this);
             }
         }, () -> {
-            log.info("{}: user {} has too many NAT contexts; closing CRUMFURS", channel, user);
+            log.info("{}: user {}… has too many NAT contexts; closing CRUMFURS", channel, UserRegistry.shortId(user));
             channel.close();
         });
     }

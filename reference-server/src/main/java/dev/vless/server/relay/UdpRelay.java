@@ -1,6 +1,7 @@
 package dev.vless.server.relay;
 
 import dev.vless.server.internal.ChannelMove;
+import dev.vless.server.internal.UserRegistry;
 import dev.vless.server.nat.Mapping;
 import dev.vless.server.nat.NatContext;
 import dev.vless.server.nat.UdpFlow;
@@ -47,7 +48,7 @@ final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
                         c.detach(this);
                     }
                 }, () -> {
-                    log.info("{}: user {} has too many NAT contexts; closing", channel, user);
+                    log.info("{}: user {}… has too many NAT contexts; closing", channel, UserRegistry.shortId(user));
                     channel.close();
                 }));
     }
