@@ -5,12 +5,15 @@ import dev.vless.codec.VlessProtocolException;
 import dev.vless.codec.VlessRequest;
 import dev.vless.codec.VlessVersion;
 import dev.vless.codec.udp.UdpFrameDecoder;
+import dev.vless.server.DestinationFilter;
+import dev.vless.server.internal.UserRegistry;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -27,6 +30,9 @@ import org.slf4j.LoggerFactory;
  * Acts on the request header: checks the user, resolves and screens the target, and hands the connection to the
  * relay for its command. On bad input it sends no byte (ERR-1) and either hands everything received to the fallback
  * or discards input until the handshake deadline, then closes (ERR-2) — whichever check failed (ERR-3).
+ *
+ * <p>What an operator can fix is also written to the {@link OperatorLog}: an unknown user ID, a refused destination,
+ * a failed TLS handshake. Every connection's details, without secrets, are at debug level.
  */
 final class HandshakeHandler extends ChannelInboundHandlerAdapter {
 
@@ -47,6 +53,8 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     }
 
     private final ServerRuntime runtime;
+    /** The look at the first byte in front of TLS, or {@code null} without TLS. */
+    private final PlaintextDetector plaintext;
     private State state = State.HEADER;
     private ScheduledFuture<?> deadline;
     private boolean deadlinePassed;
@@ -54,7 +62,12 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     private boolean inputShutdown;
 
     HandshakeHandler(ServerRuntime runtime) {
+        this(runtime, null);
+    }
+
+    HandshakeHandler(ServerRuntime runtime, PlaintextDetector plaintext) {
         this.runtime = runtime;
+        this.plaintext = plaintext;
     }
 
     @Override
@@ -88,7 +101,9 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
 
     private void onRequest(ChannelHandlerContext ctx, VlessRequest request) {
         if (!runtime.users.contains(request.user())) {
-            badInput(ctx, "unknown user " + request.user());
+            runtime.operatorLog.unknownUser(ctx.channel(), request.user());
+            // A user ID is a password: the log gets its first 8 hex digits, never more.
+            badInput(ctx, "unknown user ID " + UserRegistry.shortId(request.user()) + "…");
             return;
         }
         if (request.command() == VlessCommand.MUX) {
@@ -115,10 +130,11 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             InetAddress ip = resolved.getNow();
-            String refusal = runtime.config.destinations().refusal(ip);
+            DestinationFilter.Refusal refusal = runtime.config.destinations().refusalOf(ip);
             if (refusal != null) {
                 runtime.metrics.destinationsRefused.increment();
-                log.info("{}: refused destination {} ({}): {}", ctx.channel(), request.address(), ip.getHostAddress(),
+                runtime.operatorLog.refusedDestination(ctx.channel(), request.address(), ip, refusal);
+                log.debug("{}: refused destination {} ({}): {}", ctx.channel(), request.address(), ip.getHostAddress(),
                         refusal);
                 ctx.close(); // DST-2: no byte, no fallback
                 return;
@@ -242,6 +258,9 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent tls && !tls.isSuccess()) {
+            tlsFailed(ctx, tls.cause());
+        }
         if (evt instanceof ChannelInputShutdownEvent) {
             if (state == State.HEADER) {
                 badInput(ctx, "stream ended before a complete request header"); // HDR-12
@@ -251,6 +270,15 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    private void tlsFailed(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("{}: TLS handshake failed: {}", ctx.channel(), cause.toString());
+        // Not for the operator: a connection that never sent a byte (a port scan, a health check), one the
+        // detector already reported as plaintext, and one this handler closed itself (the handshake deadline).
+        if (plaintext != null && plaintext.sawBytes() && !plaintext.plaintext() && state == State.HEADER) {
+            runtime.operatorLog.tlsFailed(ctx.channel(), cause);
+        }
     }
 
     @Override

@@ -27,6 +27,8 @@ public final class ServerRuntime implements AutoCloseable {
     final NatTable nat;
     /** Orders command-2 connections by the moment their header completed (DLV-1). */
     final AtomicLong udpSequence = new AtomicLong();
+    /** The operator's lines (refused destinations, unknown users, TLS failures), rate-limited per server. */
+    final OperatorLog operatorLog = new OperatorLog();
     /** Every open client connection, so that stopping can close them while their event loops still run. */
     final ChannelGroup connections = new DefaultChannelGroup("vless-connections", GlobalEventExecutor.INSTANCE);
 

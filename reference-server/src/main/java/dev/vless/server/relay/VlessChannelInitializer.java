@@ -7,8 +7,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 
 /**
- * Sets up an accepted connection: TLS if configured, a capture of the raw bytes when a fallback may need them, the
- * request decoder and the handshake handler that acts on the request.
+ * Sets up an accepted connection: TLS if configured (behind a look at the first byte, to tell a plaintext client),
+ * a capture of the raw bytes when a fallback may need them, the request decoder and the handshake handler that acts
+ * on the request.
  */
 public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
 
@@ -31,7 +32,10 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
             return;
         }
         ChannelPipeline p = ch.pipeline();
+        PlaintextDetector plaintext = null;
         if (runtime.sslContext != null) {
+            plaintext = new PlaintextDetector(runtime.operatorLog);
+            p.addLast(PlaintextDetector.NAME, plaintext);
             p.addLast("tls", runtime.sslContext.newHandler(ch.alloc()));
         }
         if (runtime.config.fallback() != null) {
@@ -39,6 +43,6 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
         }
         p.addLast("vless-encoder", VlessServerEncoder.INSTANCE);
         p.addLast(HandshakeHandler.DECODER_NAME, new VlessRequestDecoder());
-        p.addLast(HandshakeHandler.NAME, new HandshakeHandler(runtime));
+        p.addLast(HandshakeHandler.NAME, new HandshakeHandler(runtime, plaintext));
     }
 }

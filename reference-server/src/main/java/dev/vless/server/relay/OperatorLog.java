@@ -1,0 +1,185 @@
+package dev.vless.server.relay;
+
+import dev.vless.codec.VlessAddress;
+import dev.vless.codec.VlessAddressType;
+import dev.vless.server.DestinationFilter;
+import dev.vless.server.VlessServer;
+import dev.vless.server.internal.LogLimiter;
+import dev.vless.server.internal.UserRegistry;
+import io.netty.channel.Channel;
+import io.netty.util.NetUtil;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
+import java.util.EnumMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The lines an operator acts on: why a client could not be served, and which setting would change that. They are
+ * written at WARN, so the default level shows them, through SLF4J's logger {@code dev.vless.server.VlessServer}, so
+ * that a program using {@code VlessServer.builder()} gets the same lines as the command line.
+ *
+ * <p>Each is one line. Each kind is written at most once per {@link #INTERVAL} per server; the next line of the kind
+ * says how many were held back, so a flood of bad connections costs a line every ten seconds, not one each. No line
+ * holds a secret: of a user ID only its first 8 hex digits ({@link UserRegistry#shortId}), and no byte a client sent
+ * except a first byte that is a VLESS version.
+ */
+final class OperatorLog {
+
+    /** At most one line per kind per this interval. */
+    static final Duration INTERVAL = Duration.ofSeconds(10);
+
+    private static final Logger log = LoggerFactory.getLogger(VlessServer.class);
+    private static final Pattern BLANKS = Pattern.compile("[\\s\\p{Cntrl}]+");
+    private static final Pattern UNTRUSTED = Pattern.compile(
+            "certificate_unknown|unknown_ca|bad_certificate|unsupported_certificate|CERTIFICATE_UNKNOWN|UNKNOWN_CA"
+                    + "|BAD_CERTIFICATE|UNSUPPORTED_CERTIFICATE");
+    private static final Pattern VERSION = Pattern.compile(
+            "protocol_version|not enabled or supported|No appropriate protocol|UNSUPPORTED_PROTOCOL|WRONG_VERSION"
+                    + "|SSLv2Hello", Pattern.CASE_INSENSITIVE);
+    private static final Pattern NO_CIPHER = Pattern.compile("no cipher suites in common|NO_SHARED_CIPHER",
+            Pattern.CASE_INSENSITIVE);
+
+    /** The kinds of line; each has its own limit. */
+    enum Kind {
+        REFUSED_DESTINATION, UNKNOWN_USER, TLS_FAILED, PLAINTEXT_ON_TLS
+    }
+
+    private final Map<Kind, LogLimiter> limiters = new EnumMap<>(Kind.class);
+
+    /** A log limited by the clock. */
+    OperatorLog() {
+        this(INTERVAL, System::nanoTime);
+    }
+
+    /** A log limited by {@code nanoClock}, for tests. */
+    OperatorLog(Duration interval, LongSupplier nanoClock) {
+        for (Kind k : Kind.values()) {
+            limiters.put(k, new LogLimiter(interval, nanoClock));
+        }
+    }
+
+    /** A request for a destination the filter refuses (DST-1). */
+    void refusedDestination(Channel client, VlessAddress requested, InetAddress resolved,
+            DestinationFilter.Refusal refusal) {
+        write(Kind.REFUSED_DESTINATION, () -> refusedDestinationLine(clientIp(client), requested, resolved, refusal));
+    }
+
+    /** A request header with a user ID the server does not serve (HDR-3). */
+    void unknownUser(Channel client, UUID user) {
+        write(Kind.UNKNOWN_USER, () -> unknownUserLine(clientIp(client), user));
+    }
+
+    /** A TLS handshake that failed after the client sent a TLS record. */
+    void tlsFailed(Channel client, Throwable cause) {
+        write(Kind.TLS_FAILED, () -> tlsFailedLine(clientIp(client), cause));
+    }
+
+    /** A client whose first byte on the TLS port is not the start of a TLS record. */
+    void plaintextOnTls(Channel client, int firstByte) {
+        write(Kind.PLAINTEXT_ON_TLS, () -> plaintextOnTlsLine(clientIp(client), firstByte));
+    }
+
+    private void write(Kind kind, Supplier<String> line) {
+        if (!log.isWarnEnabled()) {
+            return;
+        }
+        long heldBack = limiters.get(kind).tryAcquire();
+        if (heldBack < 0) {
+            return;
+        }
+        String text = line.get();
+        log.warn(heldBack == 0 ? text : text + " (" + heldBack + " more like this since the last such line were not "
+                + "logged)");
+    }
+
+    // ---- the lines, as functions of what they report, for the tests --------------------------------------------
+
+    static String refusedDestinationLine(String client, VlessAddress requested, InetAddress resolved,
+            DestinationFilter.Refusal refusal) {
+        String ip = NetUtil.toAddressString(VlessAddress.canonical(resolved));
+        String where = requested.type() == VlessAddressType.DOMAIN
+                ? requested + " (" + ip + ")" : requested.toString();
+        String single = ip + (VlessAddress.canonical(resolved) instanceof Inet4Address ? "/32" : "/128");
+        String allow = switch (refusal.kind()) {
+            case LOOPBACK -> "--allow-loopback";
+            case PRIVATE, SHARED_ADDRESS_SPACE, LINK_LOCAL, UNIQUE_LOCAL ->
+                    "--allow-private, or --allow-destination " + single + " for this address alone,";
+            default -> "--allow-destination " + single;
+        };
+        return "refused destination " + where + " for client " + client + ": " + refusal.kind().label()
+                + " (DST-1); start the server with " + allow + " to allow it";
+    }
+
+    static String unknownUserLine(String client, UUID user) {
+        return "bad input from " + client + ": unknown user ID (first 8 hex: " + UserRegistry.shortId(user)
+                + "); check the link's UUID against --user/--users-file";
+    }
+
+    static String tlsFailedLine(String client, Throwable cause) {
+        String reason = reason(cause);
+        String advice;
+        if (cause instanceof ClosedChannelException) {
+            advice = "a client that does not trust the certificate may just close: check that its link has the "
+                    + "pcs= fingerprint the server printed, or that its CAs trust --cert";
+        } else if (UNTRUSTED.matcher(reason).find()) {
+            advice = "the client does not trust the server certificate: give it the share link the server printed "
+                    + "(pcs= pins a self-signed certificate), or use --cert/--key with a certificate its CAs trust";
+        } else if (VERSION.matcher(reason).find()) {
+            advice = "the client speaks a TLS version the server does not: the server accepts TLS 1.3 and 1.2 (TLS-2)";
+        } else if (NO_CIPHER.matcher(reason).find()) {
+            advice = "the client offers no cipher suite the server accepts for TLS 1.3 or 1.2";
+        } else {
+            advice = null;
+        }
+        return "TLS handshake with client " + client + " failed: " + reason + (advice == null ? "" : "; " + advice);
+    }
+
+    static String plaintextOnTlsLine(String client, int firstByte) {
+        if (firstByte == 0 || firstByte == 1) {
+            return "a plaintext client (VLESS version byte 0x0" + firstByte + ") from " + client + " connected to the "
+                    + "TLS port: the client's link needs security=tls, or run the server with --plaintext-for-testing";
+        }
+        // Not VLESS either: the byte is the client's data and stays out of the log.
+        return "a client from " + client + " that does not speak TLS connected to the TLS port (its first byte is "
+                + "neither a TLS record nor a VLESS version); if it is a VLESS client, its link needs security=tls "
+                + "and type=tcp";
+    }
+
+    /** The message of the innermost TLS exception, on one line, or what else failed. */
+    private static String reason(Throwable cause) {
+        if (cause instanceof ClosedChannelException) {
+            return "the client closed the connection during the handshake";
+        }
+        String message = null;
+        Throwable t = cause;
+        for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) { // bounded: causes may form a loop
+            if (t instanceof SSLException && t.getMessage() != null) {
+                message = t.getMessage();
+            }
+        }
+        if (message == null) {
+            message = cause.getMessage() != null ? cause.getClass().getSimpleName() + ": " + cause.getMessage()
+                    : cause.getClass().getSimpleName();
+        }
+        String line = BLANKS.matcher(message).replaceAll(" ").strip();
+        return line.length() > 200 ? line.substring(0, 200) + "…" : line;
+    }
+
+    private static String clientIp(Channel channel) {
+        if (channel.remoteAddress() instanceof InetSocketAddress a && a.getAddress() != null) {
+            return NetUtil.toAddressString(VlessAddress.canonical(a.getAddress()));
+        }
+        return String.valueOf(channel.remoteAddress()).toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,82 @@
+package dev.vless.server.testing;
+
+import java.io.ByteArrayOutputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Captures what slf4j-simple writes while it is open. slf4j-simple looks {@code System.err} up at every line it
+ * writes, so swapping {@code System.err} is enough; what is captured still reaches the real standard error, so a
+ * failed test's output keeps its log. Tests run one at a time (the build runs none in parallel), so nothing else's
+ * output is mistaken for the test's, as long as assertions look for text only the test can cause.
+ *
+ * <pre>{@code
+ * try (LogCapture log = LogCapture.start()) {
+ *     ... provoke ...
+ *     log.awaitLine("refused destination 127.0.0.1:", 5000);
+ *     assertThat(log.linesContaining("refused destination")).hasSize(1);
+ * }
+ * }</pre>
+ */
+public final class LogCapture implements AutoCloseable {
+
+    private final PrintStream original;
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+    private LogCapture() {
+        original = System.err;
+        OutputStream tee = new OutputStream() {
+            @Override
+            public void write(int b) {
+                synchronized (bytes) {
+                    bytes.write(b);
+                }
+                original.write(b);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) {
+                synchronized (bytes) {
+                    bytes.write(b, off, len);
+                }
+                original.write(b, off, len);
+            }
+        };
+        System.setErr(new PrintStream(tee, true, StandardCharsets.UTF_8));
+    }
+
+    /** Starts capturing standard error. */
+    public static LogCapture start() {
+        return new LogCapture();
+    }
+
+    /** Every complete line captured so far. */
+    public List<String> lines() {
+        String text;
+        synchronized (bytes) {
+            text = bytes.toString(StandardCharsets.UTF_8);
+        }
+        int end = text.lastIndexOf('\n');
+        return end < 0 ? List.of() : text.substring(0, end).lines().toList();
+    }
+
+    /** The complete lines that contain {@code text}. */
+    public List<String> linesContaining(String text) {
+        return lines().stream().filter(l -> l.contains(text)).toList();
+    }
+
+    /** Waits until a line contains {@code text}; fails after {@code timeoutMillis}. */
+    public void awaitLine(String text, long timeoutMillis) throws InterruptedException {
+        Loopback.await("a log line containing '" + text + "'; got: " + lines(), timeoutMillis,
+                () -> !linesContaining(text).isEmpty());
+    }
+
+    /** Puts the original standard error back. */
+    @Override
+    public void close() {
+        System.err.flush();
+        System.setErr(original);
+    }
+}
