@@ -3,7 +3,6 @@ package dev.vless.server.relay;
 import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessAddressType;
 import dev.vless.server.DestinationFilter;
-import dev.vless.server.VlessServer;
 import dev.vless.server.internal.LogLimiter;
 import dev.vless.server.internal.UserRegistry;
 import io.netty.channel.Channel;
@@ -26,8 +25,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The lines an operator acts on: why a client could not be served, and which setting would change that. They are
- * written at WARN, so the default level shows them, through SLF4J's logger {@code dev.vless.server.VlessServer}, so
- * that a program using {@code VlessServer.builder()} gets the same lines as the command line.
+ * written at INFO, the command line's default level, through SLF4J's logger {@code dev.vless.server.relay.OperatorLog},
+ * so that a program using {@code VlessServer.builder()} gets the same lines as the command line and can route them on
+ * their own. Not WARN: every one of them is caused by a client, and what a client sends must not raise the server's
+ * warnings (the live fuzzer holds the server to that).
  *
  * <p>Each is one line. Each kind is written at most once per {@link #INTERVAL} per server; the next line of the kind
  * says how many were held back, so a flood of bad connections costs a line every ten seconds, not one each. No line
@@ -39,7 +40,7 @@ final class OperatorLog {
     /** At most one line per kind per this interval. */
     static final Duration INTERVAL = Duration.ofSeconds(10);
 
-    private static final Logger log = LoggerFactory.getLogger(VlessServer.class);
+    private static final Logger log = LoggerFactory.getLogger(OperatorLog.class);
     private static final Pattern BLANKS = Pattern.compile("[\\s\\p{Cntrl}]+");
     private static final Pattern UNTRUSTED = Pattern.compile(
             "certificate_unknown|unknown_ca|bad_certificate|unsupported_certificate|CERTIFICATE_UNKNOWN|UNKNOWN_CA"
@@ -91,7 +92,7 @@ final class OperatorLog {
     }
 
     private void write(Kind kind, Supplier<String> line) {
-        if (!log.isWarnEnabled()) {
+        if (!log.isInfoEnabled()) {
             return;
         }
         long heldBack = limiters.get(kind).tryAcquire();
@@ -99,7 +100,7 @@ final class OperatorLog {
             return;
         }
         String text = line.get();
-        log.warn(heldBack == 0 ? text : text + " (" + heldBack + " more like this since the last such line were not "
+        log.info(heldBack == 0 ? text : text + " (" + heldBack + " more like this since the last such line were not "
                 + "logged)");
     }
 

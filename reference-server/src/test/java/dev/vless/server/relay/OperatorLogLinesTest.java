@@ -135,7 +135,7 @@ class OperatorLogLinesTest {
 
             List<String> lines = log.linesContaining("unknown user ID");
             assertThat(lines).hasSize(2);
-            assertThat(lines.get(0)).contains(" WARN ").endsWith("check the link's UUID against --user/--users-file");
+            assertThat(lines.get(0)).contains(" INFO ").endsWith("check the link's UUID against --user/--users-file");
             assertThat(lines.get(1)).endsWith("check the link's UUID against --user/--users-file (4 more like this "
                     + "since the last such line were not logged)");
             assertThat(log.linesContaining("a plaintext client")).hasSize(1);
