@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
             "3:the target could not be checked: the pre-flight failed (the one-line cause says why), the target"
                     + " died and could not be restarted, or cases could not reach a verdict"},
         description = {"Checks a VLESS server against the VLESS v1 specification (or the v0 profile) and classifies "
-                + "its UDP NAT behaviour (RFC 4787).", "Without --target it checks the embedded reference server."})
+                + "its UDP NAT behaviour (RFC 4787).", "Without --target it checks the embedded reference server.",
+            dev.vless.cli.Durations.SYNTAX})
 public final class ConformanceMain implements Callable<Integer> {
 
     @Option(names = "--target", paramLabel = "LINK",
