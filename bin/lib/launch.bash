@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the launchers in bin/ (sourced, not run): rebuild an executable jar when it is stale, choose the java,
 # and say what is about to run. A launcher sets these before sourcing this file:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the VLESS test vectors, spec/vectors/*.json, field by field from the wire layout of spec/VLESS.md.
 
 Re-run after changing a vector (from any directory; standard library only, Python 3.8+):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.conformance;
 
 /** What a case may need beyond the target's profile; a target without it gets NOT APPLICABLE, with the reason. */

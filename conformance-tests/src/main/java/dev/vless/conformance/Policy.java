@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.conformance;
 
 /** Which failed rules make the run fail (exit status, JUnit failure). */

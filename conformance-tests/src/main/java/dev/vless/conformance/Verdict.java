@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.conformance;
 
 /** The outcome of a case, and of a rule over all its cases. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.client;
 
 /** Why the client dropped a UDP datagram; {@link ClientStats#drops(ClientDropReason)} counts each. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.server;
 
 /** Why the server dropped a datagram; each is counted (DLV-3, DLV-5, DLV-6, UDP-5, UDP-7). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.server;
 
 import static dev.vless.server.NatContextTest.seenBy;

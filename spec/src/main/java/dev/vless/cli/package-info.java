@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * What the tools' command lines share: the one duration syntax ({@link dev.vless.cli.Durations}) of the server, the
  * client, the conformance suite and the load generator; log-level set-up before the first logger and the

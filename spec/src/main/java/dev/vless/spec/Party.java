@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.spec;
 
 /** The side of a VLESS connection a {@link SpecRule} binds. */

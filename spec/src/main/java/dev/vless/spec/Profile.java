@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.spec;
 
 /** A profile of the protocol a target implements; rules outside a target's profile are not applicable to it. */

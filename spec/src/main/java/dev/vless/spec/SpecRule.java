@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.spec;
 
 import static dev.vless.spec.Party.BOTH;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 package dev.vless.server.relay;
 
 import dev.vless.codec.VlessCommand;
