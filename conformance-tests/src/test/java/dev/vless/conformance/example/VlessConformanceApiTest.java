@@ -77,6 +77,15 @@ class VlessConformanceApiTest {
     }
 
     @Test
+    @DisplayName("without a target the builder checks the embedded reference server")
+    void builderWithoutTargetChecksTheEmbeddedServer() {
+        Report r = VlessConformance.builder().select("HDR-3,CRF-1,UDP-1").build().run();
+        assertThat(r.target()).startsWith("embedded reference server");
+        assertThat(verdicts(r)).containsEntry("HDR-3", Verdict.PASS).containsEntry("CRF-1", Verdict.PASS)
+                .containsEntry("UDP-1", Verdict.PASS);
+    }
+
+    @Test
     @DisplayName("two runs at once share nothing: one checks the server, the other finds its user ID wrong")
     void runsAreIndependent() throws Exception {
         CompletableFuture<Report> good = CompletableFuture.supplyAsync(() -> VlessConformance.builder()
