@@ -179,6 +179,25 @@ class OperatorLogTest {
     }
 
     @Test
+    @DisplayName("TLS-1 · a TLS client on a plaintext port is told to use security=none")
+    void tlsClientOnThePlaintextPort() throws Exception {
+        try (LogCapture log = LogCapture.start();
+             VlessServer server = start(b -> b.plaintext().handshakeTimeout(Duration.ofMillis(500)))) {
+            SSLContext any = SSLContext.getInstance("TLS");
+            any.init(null, null, null);
+            try (SSLSocket s = (SSLSocket) any.getSocketFactory().createSocket()) {
+                s.connect(server.localAddress(), 5000);
+                s.setSoTimeout(5000);
+                assertThatThrownBy(s::startHandshake).isInstanceOf(java.io.IOException.class);
+            }
+
+            assertOnce(log, "a TLS client from 127.0.0.1 connected to the plaintext port: the client's link needs"
+                    + " security=none, or run the server with TLS (without --plaintext-for-testing)");
+            assertNoSecrets(log);
+        }
+    }
+
+    @Test
     @DisplayName("a connection that sends nothing (a port scan, a health check) is not the operator's business")
     void aSilentConnectionWritesNoLine() throws Exception {
         try (LogCapture log = LogCapture.start();

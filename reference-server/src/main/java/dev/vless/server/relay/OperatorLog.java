@@ -54,7 +54,7 @@ final class OperatorLog {
 
     /** The kinds of line; each has its own limit. */
     enum Kind {
-        REFUSED_DESTINATION, UNKNOWN_USER, TLS_FAILED, PLAINTEXT_ON_TLS
+        REFUSED_DESTINATION, UNKNOWN_USER, TLS_FAILED, PLAINTEXT_ON_TLS, TLS_ON_PLAINTEXT
     }
 
     private final Map<Kind, LogLimiter> limiters = new EnumMap<>(Kind.class);
@@ -90,6 +90,11 @@ final class OperatorLog {
     /** A client whose first byte on the TLS port is not the start of a TLS record. */
     void plaintextOnTls(Channel client, int firstByte) {
         write(Kind.PLAINTEXT_ON_TLS, () -> plaintextOnTlsLine(clientIp(client), firstByte));
+    }
+
+    /** A client that starts a TLS handshake on a plaintext port. */
+    void tlsOnPlaintext(Channel client) {
+        write(Kind.TLS_ON_PLAINTEXT, () -> tlsOnPlaintextLine(clientIp(client)));
     }
 
     private void write(Kind kind, Supplier<String> line) {
@@ -156,6 +161,11 @@ final class OperatorLog {
         return "a client from " + client + " that does not speak TLS connected to the TLS port (its first byte is "
                 + "neither a TLS record nor a VLESS version); if it is a VLESS client, its link needs security=tls "
                 + "and type=tcp";
+    }
+
+    static String tlsOnPlaintextLine(String client) {
+        return "a TLS client from " + client + " connected to the plaintext port: the client's link needs"
+                + " security=none, or run the server with TLS (without --plaintext-for-testing)";
     }
 
     /** The message of the innermost TLS exception, on one line, or what else failed. */

@@ -38,6 +38,8 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
             plaintext = new PlaintextDetector(runtime.operatorLog);
             p.addLast(PlaintextDetector.NAME, plaintext);
             p.addLast("tls", runtime.sslContext.newHandler(ch.alloc()));
+        } else {
+            p.addLast(PlaintextDetector.NAME, new PlaintextDetector(runtime.operatorLog, false));
         }
         if (runtime.config.fallback() != null) {
             p.addLast(RawCapture.NAME, new RawCapture());
