@@ -110,6 +110,19 @@ public final class ConformanceExtension
             publish(context, MESSAGE, cause.getMessage());
             throw cause;
         }
+        if (cause instanceof AssertionError || cause instanceof IOException || cause instanceof PreconditionFailed) {
+            // Checked first: another client taking the case's CRUMFURS explains any failure that follows from it.
+            CloseableHarness running = context.getStore(NS).get("harness", CloseableHarness.class);
+            String interference = running == null ? null : Interference.check(running.harness);
+            if (interference != null) {
+                // Not the target's fault: no verdict on its rules, and the user learns what to change.
+                ConformanceRun.of(context).events().add(interference + " (during «" + context.getDisplayName()
+                        + "»)");
+                publish(context, VERDICT, Verdict.ERROR.name());
+                publish(context, MESSAGE, interference + "\n" + cause.getMessage());
+                throw cause;
+            }
+        }
         List<SpecRule> mine = rules(context);
         SpecRule blocker = cause instanceof PreconditionFailed p ? p.rule() : null;
         SpecRule named = cause instanceof AssertionError ? leadingRule(cause.getMessage()) : null;
@@ -126,15 +139,6 @@ public final class ConformanceExtension
         if (!targetsFault) {
             publish(context, VERDICT, Verdict.ERROR.name());
             publish(context, MESSAGE, "harness error: " + cause);
-            throw cause;
-        }
-        CloseableHarness running = context.getStore(NS).get("harness", CloseableHarness.class);
-        String interference = running == null ? null : Interference.check(running.harness);
-        if (interference != null) {
-            // Not the target's fault: no verdict on its rules, and the user learns what to change.
-            ConformanceRun.of(context).events().add(interference + " (during «" + context.getDisplayName() + "»)");
-            publish(context, VERDICT, Verdict.ERROR.name());
-            publish(context, MESSAGE, interference + "\n" + cause.getMessage());
             throw cause;
         }
         SpecRule failed = named != null ? named : mine.isEmpty() ? null : mine.get(0);
