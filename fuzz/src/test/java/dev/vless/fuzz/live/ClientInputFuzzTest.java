@@ -7,6 +7,7 @@ import dev.vless.codec.VlessCommand;
 import dev.vless.codec.VlessRequest;
 import dev.vless.fuzz.live.ClientScenario.End;
 import dev.vless.fuzz.live.ClientScenario.Input;
+import dev.vless.server.testing.LogCapture;
 import dev.vless.server.testing.TestClient;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -42,7 +43,7 @@ class ClientInputFuzzTest {
         int batches = 0;
         int inputs = 0;
         int skipped = 0;
-        try (LiveRig rig = LiveRig.start(tls); LogCapture log = new LogCapture()) {
+        try (LiveRig rig = LiveRig.start(tls); LogCapture log = LogCapture.start()) {
             int fds = LiveRig.openFds();
             rig.assertServesValidClient("start");
             long memory = LiveRig.directMemory();
@@ -70,7 +71,7 @@ class ClientInputFuzzTest {
                 inputs += batch.size();
             }
             rig.assertResourcesBack(fds, memory);
-            assertThat(log.atOrAbove("WARN")).as("log lines at WARN or above").isEmpty();
+            assertThat(log.linesAtOrAbove("WARN")).as("log lines at WARN or above").isEmpty();
         }
         System.out.println("client live fuzzer (" + transport + "): " + batches + " batches, " + inputs
                 + " connections, " + skipped + " inputs skipped (they named a destination off this machine), no finding");

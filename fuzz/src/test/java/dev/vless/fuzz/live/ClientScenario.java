@@ -7,6 +7,7 @@ import dev.vless.codec.VlessAddressType;
 import dev.vless.codec.VlessProtocolException;
 import dev.vless.codec.VlessRequest;
 import dev.vless.codec.VlessRequestDecoder;
+import dev.vless.server.testing.TestClient;
 import io.netty.buffer.Unpooled;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -53,7 +54,7 @@ final class ClientScenario {
         }
 
         byte[] bytes() {
-            return LiveRig.concat(chunks);
+            return TestClient.concat(chunks.toArray(new byte[0][]));
         }
     }
 

@@ -22,7 +22,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
@@ -174,25 +173,6 @@ final class LiveRig implements AutoCloseable {
             echo.close();
             tcpEcho.close();
         }
-    }
-
-    static String hex(byte[] b) {
-        return java.util.HexFormat.of().formatHex(b);
-    }
-
-    static byte[] concat(java.util.List<byte[]> parts) {
-        int n = parts.stream().mapToInt(p -> p.length).sum();
-        byte[] out = new byte[n];
-        int at = 0;
-        for (byte[] p : parts) {
-            System.arraycopy(p, 0, out, at, p.length);
-            at += p.length;
-        }
-        return out;
-    }
-
-    static boolean same(byte[] a, byte[] b) {
-        return Arrays.equals(a, b);
     }
 
     /** The rig's server certificate is self-signed and made afresh; what is tested here is not its trust. */

@@ -7,6 +7,7 @@ import dev.vless.conformance.RawDatagrams;
 import dev.vless.fuzz.live.RemoteScenario.Datagram;
 import dev.vless.fuzz.live.RemoteScenario.Forged;
 import dev.vless.fuzz.live.RemoteScenario.Peer;
+import dev.vless.server.testing.LogCapture;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
@@ -36,7 +37,7 @@ class RemoteDatagramFuzzTest {
         Random random = new Random(seed);
         int bursts = 0;
         int datagrams = 0;
-        try (LiveRig rig = LiveRig.start(false); LogCapture log = new LogCapture();
+        try (LiveRig rig = LiveRig.start(false); LogCapture log = LogCapture.start();
                 RawDatagrams raw = unavailable == null ? RawDatagrams.open() : null) {
             int fds = LiveRig.openFds();
             rig.assertServesValidClient("start");
@@ -57,7 +58,7 @@ class RemoteDatagramFuzzTest {
                 }
             }
             rig.assertResourcesBack(fds, memory);
-            assertThat(log.atOrAbove("WARN")).as("log lines at WARN or above").isEmpty();
+            assertThat(log.linesAtOrAbove("WARN")).as("log lines at WARN or above").isEmpty();
         }
         System.out.println("remote live fuzzer: " + bursts + " bursts, " + datagrams + " datagrams, no finding");
     }

@@ -16,6 +16,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -59,7 +60,7 @@ final class RemoteScenario implements AutoCloseable {
                     : ((Forged) source).asA() ? "forged:A"
                     : ((Forged) source).address().getAddress().getHostAddress() + ":" + ((Forged) source).address()
                             .getPort();
-            return "datagram: " + s + " " + (toIpv6Socket ? "ipv6" : "ipv4") + " " + LiveRig.hex(payload);
+            return "datagram: " + s + " " + (toIpv6Socket ? "ipv6" : "ipv4") + " " + java.util.HexFormat.of().formatHex(payload);
         }
 
         static Datagram parse(String line) throws IOException {
@@ -262,13 +263,13 @@ final class RemoteScenario implements AutoCloseable {
             }
             Thread.sleep(100);
             for (Received r : received) {
-                if (r.channel() == Channel.CRUMFURS && LiveRig.same(r.payload(), toCrumfurs4)) {
+                if (r.channel() == Channel.CRUMFURS && Arrays.equals(r.payload(), toCrumfurs4)) {
                     missing.remove("b4");
-                } else if (r.channel() == Channel.CRUMFURS && LiveRig.same(r.payload(), toCrumfurs6)) {
+                } else if (r.channel() == Channel.CRUMFURS && Arrays.equals(r.payload(), toCrumfurs6)) {
                     missing.remove("b6");
-                } else if (r.channel() == Channel.TO_A && LiveRig.same(r.payload(), fromA)) {
+                } else if (r.channel() == Channel.TO_A && Arrays.equals(r.payload(), fromA)) {
                     missing.remove("a");
-                } else if (r.channel() == Channel.TO_A6 && LiveRig.same(r.payload(), fromA6)) {
+                } else if (r.channel() == Channel.TO_A6 && Arrays.equals(r.payload(), fromA6)) {
                     missing.remove("a6");
                 }
             }
@@ -292,7 +293,7 @@ final class RemoteScenario implements AutoCloseable {
         while ((r = received.poll()) != null) {
             Expected match = null;
             for (Expected e : expected) {
-                if (e.channel() == r.channel() && LiveRig.same(e.payload(), r.payload())
+                if (e.channel() == r.channel() && Arrays.equals(e.payload(), r.payload())
                         && (r.channel() != Channel.CRUMFURS || r.label().equals(e.label()))) {
                     match = e;
                     break;
@@ -301,7 +302,7 @@ final class RemoteScenario implements AutoCloseable {
             if (match == null) {
                 Expected samePayload = null;
                 for (Expected e : expected) {
-                    if (LiveRig.same(e.payload(), r.payload())) {
+                    if (Arrays.equals(e.payload(), r.payload())) {
                         samePayload = e;
                         break;
                     }

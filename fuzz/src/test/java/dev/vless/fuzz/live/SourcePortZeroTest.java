@@ -8,6 +8,7 @@ import dev.vless.codec.VlessRequest;
 import dev.vless.conformance.RawDatagrams;
 import dev.vless.server.DropReason;
 import dev.vless.server.ServerStats;
+import dev.vless.server.testing.LogCapture;
 import dev.vless.server.testing.Loopback;
 import dev.vless.server.testing.TestClient;
 import dev.vless.server.testing.UdpPeer;
@@ -76,7 +77,7 @@ class SourcePortZeroTest {
      */
     private void check(UdpPeer a, UdpPeer b, InetAddress forgedHost) throws Exception {
         try (TestClient crumfurs = rig.connect(); TestClient toA = rig.connect();
-                LogCapture log = new LogCapture()) {
+                LogCapture log = LogCapture.start()) {
             crumfurs.sendHeader(VlessRequest.crumfurs(LiveRig.USER)).expectCrumfursAck();
             toA.sendHeader(TestClient.v1(LiveRig.USER, VlessCommand.UDP, a.address()),
                     TestClient.frame(TestClient.ascii("probe")));
@@ -114,7 +115,7 @@ class SourcePortZeroTest {
             assertThat(u.payload()).isEqualTo(marker);
             assertThat(toA.hasDataWithin(Duration.ofMillis(200))).as("anything on the connection to A").isFalse();
 
-            assertThat(log.atOrAbove("INFO")).as("log lines above DEBUG during the flood").isEmpty();
+            assertThat(log.linesAtOrAbove("INFO")).as("log lines above DEBUG during the flood").isEmpty();
         }
         rig.assertServesValidClient("2000 datagrams from port 0");
     }

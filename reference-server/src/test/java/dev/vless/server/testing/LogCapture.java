@@ -6,6 +6,8 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Captures what slf4j-simple writes while it is open. slf4j-simple looks {@code System.err} up at every line it
@@ -22,6 +24,10 @@ import java.util.List;
  * }</pre>
  */
 public final class LogCapture implements AutoCloseable {
+
+    private static final List<String> LEVELS = List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR");
+    /** slf4j-simple's line: {@code [time] [thread] LEVEL logger - message}. */
+    private static final Pattern LEVEL = Pattern.compile("\\[[^\\]]*\\] (TRACE|DEBUG|INFO|WARN|ERROR) ");
 
     private final PrintStream original;
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -66,6 +72,21 @@ public final class LogCapture implements AutoCloseable {
     /** The complete lines that contain {@code text}. */
     public List<String> linesContaining(String text) {
         return lines().stream().filter(l -> l.contains(text)).toList();
+    }
+
+    /**
+     * The complete lines logged at {@code level} or above (TRACE, DEBUG, INFO, WARN, ERROR, in that order), with any
+     * line of a Netty leak report ({@code LEAK:}), whatever its level.
+     */
+    public List<String> linesAtOrAbove(String level) {
+        int min = LEVELS.indexOf(level);
+        if (min < 0) {
+            throw new IllegalArgumentException("level: " + level + " (expected: one of " + LEVELS + ")");
+        }
+        return lines().stream().filter(l -> {
+            Matcher m = LEVEL.matcher(l);
+            return m.find() ? LEVELS.indexOf(m.group(1)) >= min : l.contains("LEAK:");
+        }).toList();
     }
 
     /** Waits until a line contains {@code text}; fails after {@code timeoutMillis}. */
