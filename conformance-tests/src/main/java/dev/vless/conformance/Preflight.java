@@ -77,7 +77,7 @@ final class Preflight {
                     crumfursOk = false;
                 }
             }
-            if (!tcpOk && !Boolean.TRUE.equals(crumfursOk) && !t.tls() && speaksTls(t)) {
+            if (!tcpOk && !Boolean.TRUE.equals(crumfursOk) && !t.tls() && TargetSockets.answersTls(t)) {
                 return "the target speaks TLS, but the link says security=none: use security=tls in the link (with"
                         + " sni= and pcs=, or --insecure)";
             }
@@ -133,37 +133,6 @@ final class Preflight {
                 Thread.currentThread().interrupt();
             }
             return "the pre-flight could not complete: " + e.getMessage();
-        }
-    }
-
-    /** Whether a TLS handshake (any certificate) with the target succeeds: a plaintext link to a TLS server. */
-    private static boolean speaksTls(VlessTarget t) {
-        try {
-            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-            ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
-                @Override
-                public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {
-                }
-
-                @Override
-                public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {
-                }
-
-                @Override
-                public java.security.cert.X509Certificate[] getAcceptedIssuers() {
-                    return new java.security.cert.X509Certificate[0];
-                }
-            }}, null);
-            try (java.net.Socket raw = new java.net.Socket()) {
-                raw.connect(t.address(), (int) t.ioTimeout().toMillis());
-                javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket(raw,
-                        t.address().getHostString(), t.address().getPort(), false);
-                s.setSoTimeout((int) t.ioTimeout().toMillis());
-                s.startHandshake(); // only to learn whether it answers TLS: nothing is trusted or sent
-                return true;
-            }
-        } catch (IOException | java.security.GeneralSecurityException e) {
-            return false;
         }
     }
 

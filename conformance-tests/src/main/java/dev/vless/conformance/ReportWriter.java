@@ -171,7 +171,7 @@ public final class ReportWriter {
         out.println("Result: " + result(r) + " (policy " + r.policy() + ")");
     }
 
-    private static String firstLine(String s) {
+    static String firstLine(String s) {
         if (s == null) {
             return "";
         }

@@ -38,8 +38,9 @@ final class RootCauses {
                         downRules.add(r.id());
                     }
                 }
-                out.add(new Report.RootCause(null, firstLine(c.message()) + " «" + c.displayName() + "», "
-                        + seconds(c.startMs()) + " into the run", List.of(c.displayName()), down,
+                String summary = ReportWriter.firstLine(c.message()) + " «" + c.displayName() + "», "
+                        + seconds(c.startMs()) + " into the run";
+                out.add(new Report.RootCause(null, summary, List.of(c.displayName()), down,
                         List.copyOf(downRules), reproduce(c.rules())));
             }
         }
@@ -84,12 +85,12 @@ final class RootCauses {
             }
             String summary;
             if (!failed.isEmpty()) {
-                summary = firstLine(failed.get(0).message());
+                summary = ReportWriter.firstLine(failed.get(0).message());
             } else {
                 Report.RuleResult own = ruleById.get(rule);
                 summary = rule + " failed as a setup step of other cases (its own cases: "
-                        + (own == null ? "none" : own.verdict()) + "): " + firstLine(stripBlocked(blocked.get(0)
-                        .message()));
+                        + (own == null ? "none" : own.verdict()) + "): "
+                        + ReportWriter.firstLine(stripBlocked(blocked.get(0).message()));
             }
             List<String> ruleOfReproduce = !failed.isEmpty() ? List.of(rule) : blocked.get(0).rules();
             out.add(new Report.RootCause(rule, summary, failed.stream().map(Report.CaseResult::displayName).toList(),
@@ -131,14 +132,6 @@ final class RootCauses {
     private static String stripBlocked(String message) {
         return message != null && message.startsWith("blocked by ") ? message.substring(message.indexOf(": ") + 2)
                 : message;
-    }
-
-    static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 
     private static String seconds(long ms) {

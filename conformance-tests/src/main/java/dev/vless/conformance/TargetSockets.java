@@ -75,6 +75,25 @@ final class TargetSockets {
         }
     }
 
+    /**
+     * Whether the target completes a TLS handshake, whatever its certificate: tells a plaintext link to a TLS server
+     * from a wrong user ID. Nothing is sent after the handshake.
+     */
+    static boolean answersTls(VlessTarget target) {
+        try (Socket raw = new Socket()) {
+            raw.connect(target.address(), (int) target.ioTimeout().toMillis());
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, new TrustManager[] {new PinningTrustManager(List.of())}, null);
+            SSLSocket tls = (SSLSocket) ctx.getSocketFactory().createSocket(raw, target.address().getHostString(),
+                    target.address().getPort(), false);
+            tls.setSoTimeout((int) target.ioTimeout().toMillis());
+            tls.startHandshake();
+            return true;
+        } catch (IOException | GeneralSecurityException e) {
+            return false;
+        }
+    }
+
     private static SSLContext context(VlessTarget target) throws IOException {
         if (cachedFor == target && cachedContext != null) {
             return cachedContext;
