@@ -40,6 +40,8 @@ public final class ConformanceExtension
     static final String FACT_PREFIX = "vless.fact.";
     /** The prefix of a skip reason that means NOT APPLICABLE. */
     static final String NOT_APPLICABLE = "NOT APPLICABLE: ";
+    /** The prefix of an abort reason that means NOT_OBSERVABLE. */
+    static final String NOT_OBSERVABLE = "NOT OBSERVABLE: ";
 
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(ConformanceExtension.class);
 
@@ -100,6 +102,12 @@ public final class ConformanceExtension
         if (cause instanceof org.opentest4j.TestAbortedException) {
             // A case found at run time that it cannot apply here (an assumption): NOT APPLICABLE, never an error.
             String reason = String.valueOf(cause.getMessage());
+            int unseen = reason.indexOf(NOT_OBSERVABLE);
+            if (unseen >= 0) {
+                publish(context, VERDICT, Verdict.NOT_OBSERVABLE.name());
+                publish(context, MESSAGE, reason.substring(unseen + NOT_OBSERVABLE.length()));
+                throw cause;
+            }
             int at = reason.indexOf(NOT_APPLICABLE);
             publish(context, VERDICT, Verdict.NOT_APPLICABLE.name());
             publish(context, MESSAGE, at >= 0 ? reason.substring(at + NOT_APPLICABLE.length()) : reason);

@@ -29,6 +29,12 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
 
     /** The embedded server's handshake deadline: shorter than the default so bad-input cases finish sooner. */
     static final Duration EMBEDDED_HANDSHAKE_TIMEOUT = Duration.ofSeconds(2);
+    /**
+     * The embedded server's UDP lifetime unless the options give one: short (allowed for testing only), so that the
+     * lifetime cases, which take about one and a half lifetimes, fit in an ordinary build; long enough that no other
+     * case leaves a connection idle that long.
+     */
+    static final Duration EMBEDDED_UDP_LIFETIME = Duration.ofSeconds(10);
 
     /** Runs in progress by ID: only so that the extension JUnit builds can find its run. */
     private static final Map<String, ConformanceRun> REGISTERED = new ConcurrentHashMap<>();
@@ -111,6 +117,7 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
     private VlessTarget startEmbedded(TargetOptions o) {
         UUID user = UUID.randomUUID();
         UUID user2 = UUID.randomUUID();
+        Duration lifetime = o.udpLifetime() != null ? o.udpLifetime() : EMBEDDED_UDP_LIFETIME;
         try {
             embedded = VlessServer.builder()
                     .listen("127.0.0.1", 0)
@@ -118,6 +125,8 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
                     .user(user2)
                     .tls(TlsConfig.selfSigned("localhost"))
                     .handshakeTimeout(EMBEDDED_HANDSHAKE_TIMEOUT)
+                    .udpLifetime(lifetime)
+                    .allowShortLifetimeForTesting()
                     .destinations(DestinationFilter.allowingLoopback())
                     .build()
                     .start()
@@ -128,7 +137,7 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
         String link = embedded.shareLink(user, "127.0.0.1", "embedded reference server");
         TargetOptions embeddedOptions = new TargetOptions(link, user2, o.profile(), false, null, o.peerAddresses(),
                 EMBEDDED_HANDSHAKE_TIMEOUT, o.lifetimeProbe(), o.ioTimeout(), o.policy(), o.reportDir(), null, false,
-                o.showSecrets());
+                o.showSecrets(), lifetime);
         return VlessTarget.of(ShareLink.parse(link), embeddedOptions,
                 "embedded reference server (" + link + ")", true);
     }

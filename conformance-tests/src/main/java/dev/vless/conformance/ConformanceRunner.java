@@ -104,7 +104,8 @@ public final class ConformanceRunner {
                 }, "vless-conformance-interrupted");
                 Runtime.getRuntime().addShutdownHook(onInterrupt);
                 try {
-                    LauncherFactory.create().execute(request(selection, run.id()), collector);
+                    LauncherFactory.create().execute(request(selection, run.id(),
+                            target.has(Capability.LOOPBACK_TARGET)), collector);
                 } finally {
                     try {
                         Runtime.getRuntime().removeShutdownHook(onInterrupt);
@@ -200,7 +201,7 @@ public final class ConformanceRunner {
 
     /** The selected cases, without running them: display name and rules. */
     public static List<String> list(Selection selection) {
-        TestPlan plan = LauncherFactory.create().discover(request(selection, "none"));
+        TestPlan plan = LauncherFactory.create().discover(request(selection, "none", false));
         List<String> out = new ArrayList<>();
         for (TestIdentifier root : plan.getRoots()) {
             collect(plan, root, out);
@@ -218,13 +219,25 @@ public final class ConformanceRunner {
         }
     }
 
-    private static LauncherDiscoveryRequest request(Selection selection, String runId) {
+    /**
+     * The launch of the selected cases. With {@code ownContexts} (a target on loopback, so the harness can connect
+     * from other client IPs), the case classes marked {@code @Execution(CONCURRENT)} — the lifetime and limit cases,
+     * which wait lifetimes and each work in a NAT context of their own — run beside the others; every other class
+     * still runs one case at a time, since those cases share the main context.
+     */
+    private static LauncherDiscoveryRequest request(Selection selection, String runId, boolean ownContexts) {
         LauncherDiscoveryRequestBuilder b = LauncherDiscoveryRequestBuilder.request()
                 .selectors(selectPackage(CASES_PACKAGE))
                 .configurationParameter(ConformanceRun.RUN_PARAMETER, runId)
                 .filters(TagFilter.includeTags("conformance"))
                 // The cases are not the build's unit tests: no auto-detected extensions from a test classpath.
-                .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "false");
+                .configurationParameter("junit.jupiter.extensions.autodetection.enabled", "false")
+                .configurationParameter("junit.jupiter.execution.parallel.enabled", String.valueOf(ownContexts))
+                .configurationParameter("junit.jupiter.execution.parallel.mode.default", "same_thread")
+                .configurationParameter("junit.jupiter.execution.parallel.mode.classes.default", "same_thread")
+                // The concurrent cases mostly sleep: a thread each, not a thread per core.
+                .configurationParameter("junit.jupiter.execution.parallel.config.strategy", "fixed")
+                .configurationParameter("junit.jupiter.execution.parallel.config.fixed.parallelism", "16");
         if (!selection.tags().isEmpty()) {
             b.filters(TagFilter.includeTags(new ArrayList<>(selection.tags())));
         }

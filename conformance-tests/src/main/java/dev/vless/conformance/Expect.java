@@ -52,6 +52,22 @@ public final class Expect {
         return new PreconditionFailed(r, rule + ": " + step + "\n  actual: " + actual);
     }
 
+    /**
+     * The case cannot apply here, found at run time: NOT_APPLICABLE with {@code reason} (such as a lifetime case run
+     * without the target's lifetime). Throw it.
+     */
+    public static org.opentest4j.TestAbortedException notRun(String reason) {
+        return new org.opentest4j.TestAbortedException(ConformanceExtension.NOT_APPLICABLE + reason);
+    }
+
+    /**
+     * What the rule speaks of cannot be seen from outside on this target (such as entry expiry on a target whose one
+     * socket per family serves every destination): NOT_OBSERVABLE with {@code reason}. Throw it.
+     */
+    public static org.opentest4j.TestAbortedException notObservable(String reason) {
+        return new org.opentest4j.TestAbortedException(ConformanceExtension.NOT_OBSERVABLE + reason);
+    }
+
     /** Fails with the standard message shape. */
     public static AssertionError violation(String requirement, String allowed, String actual) {
         return new AssertionError(requirement + "\n  allowed: " + allowed + "\n  actual: " + actual);

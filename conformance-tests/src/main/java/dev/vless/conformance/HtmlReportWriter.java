@@ -538,6 +538,7 @@ public final class HtmlReportWriter {
             ".badge.v-error{background:var(--error)}.badge.v-warn{background:var(--warn)}",
             ".badge.v-blocked{background:var(--blocked)}.badge.v-target_down{background:var(--down)}",
             ".badge.v-not_applicable{background:var(--na)}.badge.v-informational{background:var(--info)}",
+            ".badge.v-not_observable{background:#fff;color:#59636e;border:1px solid var(--na)}",
             ".badge.v-uncovered{background:#fff;color:#59636e;border:1px dashed var(--unc)}",
             ".badge.v-none{background:var(--unc)}",
             ".counts{margin:10px 0 4px;line-height:2}",

@@ -72,7 +72,7 @@ final class Liveness {
      *
      * @return {@code null} while the target serves, else the finding for the case that was running
      */
-    String afterCase(String caseName) {
+    synchronized String afterCase(String caseName) {
         if (down != null) {
             return null;
         }
@@ -111,7 +111,7 @@ final class Liveness {
      *
      * @return {@code null} when the run can go on, else why the target cannot be checked
      */
-    String afterFailedPreflight(String cause) {
+    synchronized String afterFailedPreflight(String cause) {
         String failure = probe();
         if (failure == null) {
             return cause; // still serving: the pre-flight's finding stands

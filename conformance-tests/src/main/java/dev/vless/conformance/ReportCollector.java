@@ -141,6 +141,12 @@ public final class ReportCollector implements TestExecutionListener {
         if (out == null) {
             return;
         }
+        synchronized (out) { // cases finish on several threads: keep each case's lines together
+            print(out, c, done);
+        }
+    }
+
+    private void print(PrintStream out, Report.CaseResult c, int done) {
         String time = c.order() == 0 ? "" : String.format(Locale.ROOT, "%6.1f s ", c.startMs() / 1000.0);
         String took = c.order() == 0 ? "" : String.format(Locale.ROOT, "  (%.1f s)", c.durationMs() / 1000.0);
         out.println(String.format(Locale.ROOT, "[%3d/%d] %s%-14s %s%s", done, total, time, c.verdict(),
@@ -217,10 +223,18 @@ public final class ReportCollector implements TestExecutionListener {
             } else if (unchecked != null) {
                 v = Verdict.ERROR;
                 note = "not checked: " + unchecked;
+            } else if (mine.isEmpty() && partial) {
+                v = Verdict.UNCOVERED;
+                note = "not selected in this run";
+            } else if (mine.isEmpty() && rule.party() == Party.CLIENT) {
+                v = Verdict.NOT_APPLICABLE;
+                note = "binds clients: a run against a server cannot see it";
+            } else if (mine.isEmpty() && Unobservable.reason(rule.id()) != null) {
+                v = Verdict.NOT_OBSERVABLE;
+                note = Unobservable.reason(rule.id());
             } else if (mine.isEmpty()) {
                 v = Verdict.UNCOVERED;
-                note = rule.party() == Party.CLIENT ? "binds clients; a server suite cannot observe it"
-                        : partial ? "not selected in this run" : "no case checks this rule yet";
+                note = "no case checks this rule yet";
             } else {
                 // A case that failed another of its rules' checks says nothing about this one: it stopped there.
                 v = null;

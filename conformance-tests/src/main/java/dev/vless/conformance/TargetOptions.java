@@ -34,6 +34,9 @@ import java.util.UUID;
  *                          byte comes back and that the server keeps serving, not the close
  * @param showSecrets       keep user IDs in the reports (they are redacted by default: reports get attached to
  *                          public bug reports, and a VLESS user ID is a password)
+ * @param udpLifetime       the UDP lifetime the target is configured with (§13), or {@code null} when not known: the
+ *                          lifetime cases run only when it is given, since a lifetime can be checked only against the
+ *                          one the server claims
  */
 public record TargetOptions(
         String link,
@@ -49,7 +52,8 @@ public record TargetOptions(
         Path reportDir,
         String restartCommand,
         boolean fallback,
-        boolean showSecrets) {
+        boolean showSecrets,
+        Duration udpLifetime) {
 
     /** The system property prefix. */
     public static final String PREFIX = "vless.";
@@ -66,6 +70,24 @@ public record TargetOptions(
         requireNonNull(ioTimeout, "ioTimeout");
         requireNonNull(policy, "policy");
         requireNonNull(reportDir, "reportDir");
+        if (udpLifetime != null && (udpLifetime.isNegative() || udpLifetime.isZero())) {
+            throw new IllegalArgumentException("UDP lifetime: " + udpLifetime + " (expected: the positive lifetime the"
+                    + " target is configured with, such as 300s)");
+        }
+    }
+
+    /** Options whose target's UDP lifetime is not known. */
+    public TargetOptions(String link, UUID user2, Profile profile, boolean insecure, Path caFile,
+            List<InetAddress> peerAddresses, Duration handshakeTimeout, Duration lifetimeProbe, Duration ioTimeout,
+            Policy policy, Path reportDir, String restartCommand, boolean fallback, boolean showSecrets) {
+        this(link, user2, profile, insecure, caFile, peerAddresses, handshakeTimeout, lifetimeProbe, ioTimeout, policy,
+                reportDir, restartCommand, fallback, showSecrets, null);
+    }
+
+    /** These options with the target's UDP lifetime set to {@code lifetime} ({@code null}: not known). */
+    public TargetOptions withUdpLifetime(Duration lifetime) {
+        return new TargetOptions(link, user2, profile, insecure, caFile, peerAddresses, handshakeTimeout, lifetimeProbe,
+                ioTimeout, policy, reportDir, restartCommand, fallback, showSecrets, lifetime);
     }
 
     /** Options without a restart command, for a target without fallback, with user IDs redacted. */
@@ -87,7 +109,7 @@ public record TargetOptions(
      * (v1|v0), {@code vless.insecure}, {@code vless.ca}, {@code vless.peers} (comma-separated IPs),
      * {@code vless.handshakeTimeout}, {@code vless.lifetimeProbe}, {@code vless.ioTimeout} (e.g. 4s, 500ms, 2m),
      * {@code vless.policy} (must|must+should), {@code vless.reportDir}, {@code vless.restartCmd}, {@code vless.fallback},
-     * {@code vless.showSecrets}.
+     * {@code vless.showSecrets}, {@code vless.udpLifetime}.
      */
     public static TargetOptions fromSystemProperties() {
         TargetOptions d = defaults();
@@ -112,7 +134,8 @@ public record TargetOptions(
                 report == null ? d.reportDir() : Path.of(report),
                 prop("restartCmd"),
                 Boolean.parseBoolean(prop("fallback")),
-                Boolean.parseBoolean(prop("showSecrets")));
+                Boolean.parseBoolean(prop("showSecrets")),
+                prop("udpLifetime") == null ? null : parseDuration(prop("udpLifetime"), "vless.udpLifetime"));
     }
 
     private static String prop(String name) {

@@ -33,6 +33,11 @@ public final class TcpPeer implements AutoCloseable {
             this.socket = socket;
         }
 
+        /** Where the connection came from: the target's outbound socket, as this peer sees it. */
+        public InetSocketAddress remote() {
+            return (InetSocketAddress) socket.getRemoteSocketAddress();
+        }
+
         /** What the peer has received so far on this connection. */
         public synchronized byte[] bytes() {
             return bytes.toByteArray();

@@ -22,6 +22,11 @@ public enum Verdict {
     NOT_APPLICABLE,
     /** A classification or measurement, not a pass/fail judgement. */
     INFORMATIONAL,
+    /**
+     * What the rule requires cannot be seen from outside the server (a constant-time comparison, a configuration
+     * default), or not on this target (entry expiry where one socket serves every destination): the report says why.
+     */
+    NOT_OBSERVABLE,
     /** No case checks the rule. */
     UNCOVERED;
 
@@ -33,18 +38,20 @@ public enum Verdict {
     private static int severity(Verdict v) {
         switch (v) {
             case FAIL:
-                return 8;
+                return 9;
             case ERROR:
-                return 7;
+                return 8;
             case WARN:
-                return 6;
+                return 7;
             case BLOCKED:
-                return 5;
+                return 6;
             case TARGET_DOWN:
-                return 4;
+                return 5;
             case PASS:
-                return 3;
+                return 4;
             case INFORMATIONAL:
+                return 3;
+            case NOT_OBSERVABLE:
                 return 2;
             case NOT_APPLICABLE:
                 return 1;

@@ -63,7 +63,8 @@ public final class VlessConformance {
                 b.handshakeTimeout != null ? b.handshakeTimeout : d.handshakeTimeout(),
                 b.lifetimeProbe != null ? b.lifetimeProbe : d.lifetimeProbe(),
                 b.ioTimeout != null ? b.ioTimeout : d.ioTimeout(), b.policy,
-                b.reportDir != null ? b.reportDir : d.reportDir(), b.restartCommand, b.fallback, b.showSecrets);
+                b.reportDir != null ? b.reportDir : d.reportDir(), b.restartCommand, b.fallback, b.showSecrets,
+                b.udpLifetime);
         this.selection = b.selection;
         this.console = b.console;
         this.writeFiles = b.reportDir != null;
@@ -101,8 +102,8 @@ public final class VlessConformance {
     /**
      * One JUnit 5 dynamic test per rule of the specification: the suite runs once, when the first of them executes,
      * and each test then stands for its rule's verdict. FAIL, ERROR, BLOCKED and TARGET_DOWN fail the test (with the
-     * rule's note); NOT_APPLICABLE and UNCOVERED abort it (skipped, with the reason); PASS, WARN (under the
-     * {@code must} policy) and INFORMATIONAL pass. Return it from a {@code @TestFactory} method.
+     * rule's note); NOT_APPLICABLE, NOT_OBSERVABLE and UNCOVERED abort it (skipped, with the reason); PASS, WARN (under
+     * the {@code must} policy) and INFORMATIONAL pass. Return it from a {@code @TestFactory} method.
      */
     public Stream<DynamicTest> ruleTests() {
         Report[] once = new Report[1];
@@ -129,7 +130,8 @@ public final class VlessConformance {
         String note = r.note() == null ? "" : ": " + r.note();
         switch (r.verdict()) {
             case FAIL, ERROR, BLOCKED, TARGET_DOWN -> throw new AssertionFailedError(rule + " " + r.verdict() + note);
-            case NOT_APPLICABLE, UNCOVERED -> throw new TestAbortedException(rule + " " + r.verdict() + note);
+            case NOT_APPLICABLE, NOT_OBSERVABLE, UNCOVERED ->
+                    throw new TestAbortedException(rule + " " + r.verdict() + note);
             default -> {
                 // PASS, WARN (an unmet SHOULD does not fail under the must policy), INFORMATIONAL
             }
@@ -146,6 +148,7 @@ public final class VlessConformance {
         private List<InetAddress> peers;
         private Duration handshakeTimeout;
         private Duration lifetimeProbe;
+        private Duration udpLifetime;
         private Duration ioTimeout;
         private Policy policy = Policy.MUST;
         private Selection selection = Selection.all();
@@ -208,6 +211,15 @@ public final class VlessConformance {
         /** How long mapping-lifetime cases stay idle (default 3 s). */
         public Builder lifetimeProbe(Duration d) {
             this.lifetimeProbe = positive(d, "lifetimeProbe");
+            return this;
+        }
+
+        /**
+         * The UDP lifetime the target is configured with (§13). The lifetime cases run only when it is given, in NAT
+         * contexts of their own beside the other cases, and take about one and a half lifetimes of wall time.
+         */
+        public Builder udpLifetime(Duration d) {
+            this.udpLifetime = positive(d, "udpLifetime");
             return this;
         }
 

@@ -32,6 +32,7 @@ import java.util.UUID;
  * @param description      how the report names the target
  * @param embedded         whether this is the in-process reference server
  * @param fallback         whether the target hands bad input to a fallback server (ERR-2's other branch)
+ * @param udpLifetime      the UDP lifetime the target is configured with, or {@code null} when not known
  */
 public record VlessTarget(
         InetSocketAddress address,
@@ -50,7 +51,8 @@ public record VlessTarget(
         Policy policy,
         String description,
         boolean embedded,
-        boolean fallback) {
+        boolean fallback,
+        Duration udpLifetime) {
 
     /** Checks and copies. */
     public VlessTarget {
@@ -67,7 +69,7 @@ public record VlessTarget(
                 link.serverName(), o.insecure() || link.allowInsecure(), o.caFile(), link.pinnedSha256(), o.profile(),
                 o.peerAddresses(),
                 o.handshakeTimeout(), o.lifetimeProbe(), o.ioTimeout(), o.policy(), description, embedded,
-                o.fallback());
+                o.fallback(), o.udpLifetime());
     }
 
     /** Whether the target offers {@code capability}. */

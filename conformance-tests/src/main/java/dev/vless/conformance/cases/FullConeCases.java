@@ -189,6 +189,35 @@ class FullConeCases {
     }
 
     @Test
+    @Tag("NAT-5")
+    @Tag("NAT-10")
+    @DisplayName("NAT-5 · NAT-10 · new destinations on three addresses: one socket or one each (reported), and one mapped IP for all")
+    void mappingPolicyAndMappedIp(Harness h) throws Exception {
+        Context main = Context.main(h);
+        main.crumfurs(h);
+        List<InetAddress> hosts = distinctPeers(h);
+        List<InetSocketAddress> seen = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            UdpPeer r = h.udpPeer(new InetSocketAddress(hosts.get(i % hosts.size()), 0));
+            byte[] payload = bytes("NAT-5: to new destination " + (i + 1));
+            main.udp(h, r.address(), payload);
+            seen.add(mapped(h, r, payload));
+        }
+        long ports = seen.stream().map(InetSocketAddress::getPort).distinct().count();
+        h.fact("nat.newDestination", ports == 1 ? "the context's socket (endpoint-independent, NAT-4)"
+                : ports + " sockets for 3 destinations (per-destination, NAT-5)");
+        long ips = seen.stream().map(InetSocketAddress::getAddress).distinct().count();
+        if (ips != 1) {
+            throw Expect.violation("NAT-10: a context socket SHOULD bind the configured outbound address of its"
+                    + " family, so that the mapped address does not depend on the route", "one mapped IP address for"
+                    + " destinations on " + hosts, "they saw " + seen.stream().map(NatClassificationCases::addr)
+                    .toList());
+        }
+        // On one machine every route leaves from the same address: a socket bound to the wildcard passes here too.
+        h.log().note("every destination saw " + seen.get(0).getAddress().getHostAddress());
+    }
+
+    @Test
     @Tag("NAT-6")
     @DisplayName("NAT-6 · after C dialed A on M and heard B on M, a connection to B and a new one to A both use M")
     void dialedAndHeardEntriesAreKept(Harness h) throws Exception {

@@ -238,4 +238,61 @@ class TcpRelayCases {
         }
         return a;
     }
+
+    @Test
+    @Tag("TCP-4")
+    @Requires(Capability.LOOPBACK_TARGET)
+    @DisplayName("TCP-4 · both sockets of a TCP relay, the client's and the target's, keep alive with an idle time of 60 s or less")
+    void keepaliveOnBothSockets(Harness h) throws Exception {
+        String unavailable = ProcNetTcp.unavailableReason();
+        if (unavailable != null) {
+            throw Expect.notObservable("keepalive shows only in the first probe, 60 s or more away, or in the kernel's"
+                    + " socket table, and " + unavailable);
+        }
+        TcpPeer echo = h.tcpEcho();
+        VlessConnection c = h.tcp(echo.address(), REQUEST);
+        int skip = h.target().profile() == Profile.V0 ? 2 : 0;
+        c.readExactly(skip + REQUEST.length, h.target().ioTimeout());
+        TcpPeer.Accepted out = echo.accepted(h.target().ioTimeout());
+        if (out == null) {
+            throw Expect.blocked("TCP-1", "the relay's connection to the peer", "none accepted");
+        }
+        Thread.sleep(200); // the echo's ACKs land, so that no retransmit timer stands in for the keepalive timer
+        // The target's end of each connection: local and remote as the target sees them.
+        InetSocketAddress clientSide = (InetSocketAddress) c.socket().getLocalSocketAddress();
+        String client = keepalive(h, "the client's connection", h.target().address(), clientSide);
+        String outbound = keepalive(h, "the connection to the destination", out.remote(), echo.address());
+        if (client == null && outbound == null) {
+            throw Expect.notObservable("neither of the target's sockets is in this machine's socket table (is the"
+                    + " target in another network namespace, a container?)");
+        }
+        String bad = java.util.stream.Stream.of(client, outbound).filter(x -> x != null && !x.startsWith("ok"))
+                .reduce((x, y) -> x + "; " + y).orElse(null);
+        if (bad != null) {
+            throw Expect.violation("TCP-4: both ends SHOULD enable TCP keepalive with an idle time of 60 s or less",
+                    "a keepalive timer due within 60 s on both of the target's sockets", bad);
+        }
+    }
+
+    /**
+     * What the kernel says of the target's socket {@code local} → {@code remote}: {@code "ok: ..."}, a finding, or
+     * {@code null} when the socket is not in the table.
+     */
+    private static String keepalive(Harness h, String which, InetSocketAddress local, InetSocketAddress remote)
+            throws IOException {
+        ProcNetTcp.Timer t = ProcNetTcp.timerOf(local, remote);
+        if (t == null) {
+            h.log().note(which + " (" + local + " → " + remote + "): not in /proc/net/tcp");
+            return null;
+        }
+        h.log().note(which + " (" + local + " → " + remote + "): timer " + t.timer() + ", due in " + t.whenMs()
+                + " ms");
+        if (!t.keepalive()) {
+            return which + ": no keepalive timer (timer kind " + t.timer() + ": keepalive is off)";
+        }
+        if (t.whenMs() > 60_000) {
+            return which + ": the first keepalive probe is due in " + t.whenMs() / 1000 + " s (idle time above 60 s)";
+        }
+        return "ok: " + which + " probes within " + t.whenMs() / 1000 + " s";
+    }
 }
