@@ -228,7 +228,7 @@ public final class ReportCollector implements TestExecutionListener {
                 note = "not selected in this run";
             } else if (mine.isEmpty() && rule.party() == Party.CLIENT) {
                 v = Verdict.NOT_APPLICABLE;
-                note = "binds clients: a run against a server cannot see it";
+                note = Unobservable.clientRule(rule.id());
             } else if (mine.isEmpty() && Unobservable.reason(rule.id()) != null) {
                 v = Verdict.NOT_OBSERVABLE;
                 note = Unobservable.reason(rule.id());

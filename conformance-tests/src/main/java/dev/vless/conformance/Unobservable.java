@@ -17,7 +17,21 @@ final class Unobservable {
                     + " configuration, not of its behaviour; the lifetime cases check the lifetime the run is told"
                     + " (--udp-lifetime)");
 
+    /** Client rules whose server side a server run does check, and where. */
+    private static final Map<String, String> SERVER_SIDES = Map.of(
+            "CRF-5", "its server side, that command 2 is served with or without a CRUMFURS, is UDP-6",
+            "CRF-6", "its server side, that the first byte on CRUMFURS is 0x14 and nothing else, is CRF-1",
+            "DLV-4", "its server side, that datagrams from X go to CRUMFURS once the client's connections to X"
+                    + " closed, is checked by the DLV-1 · DLV-2 case",
+            "RSP-3", "its server side, the v0 response header 00 00, is RSP-2");
+
     private Unobservable() {
+    }
+
+    /** What a server run says of client rule {@code ruleId}. */
+    static String clientRule(String ruleId) {
+        String side = SERVER_SIDES.get(ruleId);
+        return "binds clients: a run against a server cannot see it" + (side != null ? "; " + side : "");
     }
 
     /** Why {@code ruleId} cannot be checked from outside, or {@code null} when it can. */
