@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ConditionEvaluationResult;
 import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -22,7 +23,8 @@ import org.junit.jupiter.api.extension.TestExecutionExceptionHandler;
  * evidence (the wire log) and findings as report entries.
  */
 public final class ConformanceExtension
-        implements ParameterResolver, ExecutionCondition, TestExecutionExceptionHandler, AfterEachCallback {
+        implements ParameterResolver, ExecutionCondition, TestExecutionExceptionHandler, BeforeEachCallback,
+        AfterEachCallback {
 
     /** The report entry keys the {@link ReportCollector} reads. */
     static final String VERDICT = "vless.verdict";
@@ -44,6 +46,7 @@ public final class ConformanceExtension
     static final String NOT_OBSERVABLE = "NOT OBSERVABLE: ";
 
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(ConformanceExtension.class);
+    private static final String DEATHS_AT_START = "deathsAtStart";
 
     @Override
     public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
@@ -166,6 +169,13 @@ public final class ConformanceExtension
     }
 
     @Override
+    public void beforeEach(ExtensionContext context) {
+        Liveness liveness = ConformanceRun.of(context).liveness();
+        context.getStore(NS).put(DEATHS_AT_START, liveness.deaths());
+        liveness.started(context.getDisplayName());
+    }
+
+    @Override
     public void afterEach(ExtensionContext context) {
         Optional<CloseableHarness> h = Optional.ofNullable(context.getStore(NS).remove("harness",
                 CloseableHarness.class));
@@ -183,15 +193,32 @@ public final class ConformanceExtension
             // Closed before the liveness probe, so that the probe sees the target with this case's connections gone.
             c.close();
         });
-        String died = ConformanceRun.of(context).liveness().afterCase(context.getDisplayName());
-        if (died != null) {
+        Liveness liveness = ConformanceRun.of(context).liveness();
+        Liveness.Death died = liveness.afterCase(context.getDisplayName());
+        String before = stored(context, MESSAGE);
+        if (died != null && died.alongside().isEmpty()) {
             // The case that was running when the target died fails the rules it exercises, whatever it saw; a
             // bad-input case also fails ERR-5 (bad input never stops the server serving valid requests).
-            String before = stored(context, MESSAGE);
             publish(context, VERDICT, Verdict.FAIL.name());
-            publish(context, MESSAGE, died + (before != null ? "\n" + before : ""));
+            publish(context, MESSAGE, died.finding() + (before != null ? "\n" + before : ""));
             if (context.getTags().contains("bad-input")) {
                 publish(context, EXTRA_RULES, "ERR-5");
+            }
+        } else if (died != null) {
+            // Cases ran side by side (the lifetime cases): no telling which stopped the target.
+            publish(context, VERDICT, Verdict.ERROR.name());
+            publish(context, MESSAGE, died.finding() + (before != null ? "\n" + before : ""));
+        } else {
+            Integer atStart = context.getStore(NS).get(DEATHS_AT_START, Integer.class);
+            String verdict = stored(context, VERDICT);
+            boolean judged = verdict == null || !(verdict.equals(Verdict.NOT_APPLICABLE.name())
+                    || verdict.equals(Verdict.NOT_OBSERVABLE.name()));
+            if (atStart != null && atStart != liveness.deaths() && judged) {
+                // Another case found the target down while this one ran: what this one saw says nothing.
+                publish(context, VERDICT, Verdict.ERROR.name());
+                publish(context, MESSAGE, "the target stopped serving while this case ran (another case running"
+                        + " beside it found it so): what this case saw says nothing about its rules"
+                        + (before != null ? "\n" + before : ""));
             }
         }
     }

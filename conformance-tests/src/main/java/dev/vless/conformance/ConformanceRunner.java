@@ -104,8 +104,10 @@ public final class ConformanceRunner {
                 }, "vless-conformance-interrupted");
                 Runtime.getRuntime().addShutdownHook(onInterrupt);
                 try {
-                    LauncherFactory.create().execute(request(selection, run.id(),
-                            target.has(Capability.LOOPBACK_TARGET)), collector);
+                    // Side by side only when the lifetime cases wait lifetimes: a death among cases run side by side
+                    // cannot be pinned on one of them.
+                    boolean sideBySide = target.has(Capability.LOOPBACK_TARGET) && target.udpLifetime() != null;
+                    LauncherFactory.create().execute(request(selection, run.id(), sideBySide), collector);
                 } finally {
                     try {
                         Runtime.getRuntime().removeShutdownHook(onInterrupt);

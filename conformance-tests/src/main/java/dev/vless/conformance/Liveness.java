@@ -28,6 +28,21 @@ final class Liveness {
     private final RunEvents events;
     private volatile String down;
     private int restarts;
+    /** How often the target was found to have stopped serving: a case compares it before and after itself. */
+    private int deaths;
+    /** Cases running now; and every case that ran since the last probe that found the target serving. */
+    private final java.util.Set<String> running = new java.util.LinkedHashSet<>();
+    private final java.util.Set<String> sinceGoodProbe = new java.util.LinkedHashSet<>();
+
+    /**
+     * The finding for the case after which the target was found not serving.
+     *
+     * @param finding   what the report says, starting with {@link RootCauses#DIED}
+     * @param alongside other cases that ran since the target last served (cases run side by side): any of them may
+     *                  have stopped it, so none can be blamed
+     */
+    record Death(String finding, java.util.List<String> alongside) {
+    }
 
     Liveness(VlessTarget target, String restartCommand, RunEvents events) {
         this.target = target;
@@ -38,6 +53,17 @@ final class Liveness {
     /** Why later cases cannot run (the target is down and was not brought back), or {@code null}. */
     String down() {
         return down;
+    }
+
+    /** A case begins. */
+    synchronized void started(String caseName) {
+        running.add(caseName);
+        sinceGoodProbe.add(caseName);
+    }
+
+    /** How often the target has been found not serving so far. */
+    synchronized int deaths() {
+        return deaths;
     }
 
     /** How often the target was restarted. */
@@ -72,7 +98,8 @@ final class Liveness {
      *
      * @return {@code null} while the target serves, else the finding for the case that was running
      */
-    synchronized String afterCase(String caseName) {
+    synchronized Death afterCase(String caseName) {
+        running.remove(caseName);
         if (down != null) {
             return null;
         }
@@ -83,14 +110,23 @@ final class Liveness {
             failure = probe();
         }
         if (failure == null) {
+            sinceGoodProbe.clear();
+            sinceGoodProbe.addAll(running);
             return null;
         }
-        String finding = "the server stopped serving during this case (" + failure + ")";
-        events.add("the target stopped serving during «" + caseName + "»: " + failure);
+        deaths++;
+        java.util.List<String> alongside = sinceGoodProbe.stream().filter(n -> !n.equals(caseName)).toList();
+        sinceGoodProbe.clear();
+        sinceGoodProbe.addAll(running);
+        String finding = RootCauses.DIED + " (" + failure + ")" + (alongside.isEmpty() ? ""
+                : " — or during one that ran beside it: «" + String.join("», «", alongside) + "»; which of them"
+                + " stopped it cannot be told, so none is blamed: rerun them one at a time with --select");
+        events.add("the target stopped serving during «" + caseName + "»" + (alongside.isEmpty() ? ""
+                : " or a case beside it") + ": " + failure);
         if (restartCommand == null) {
             down = "the target stopped serving during «" + caseName + "» (" + failure + ") and no --restart-cmd"
                     + " was given";
-            return finding;
+            return new Death(finding, alongside);
         }
         String restartFailure = restart();
         if (restartFailure == null) {
@@ -101,7 +137,7 @@ final class Liveness {
                     + restartFailure;
             events.add(down);
         }
-        return finding;
+        return new Death(finding, alongside);
     }
 
     /**
