@@ -62,6 +62,11 @@ public final class DeadlineCalibration {
      */
     static DeadlineCalibration measure(VlessTarget target, RunEvents events) {
         Duration declared = target.handshakeTimeout();
+        if (target.fallback()) {
+            // A fallback decides when bad input ends, so there is no lower bound to calibrate.
+            return new DeadlineCalibration(declared, -1, "not measured: the target hands bad input to a fallback"
+                    + " (--fallback); the declared " + declared.toMillis() + " ms is used", List.of());
+        }
         // Long enough to see a deadline twice the declared one: a user who halved it still gets a measurement.
         Duration wait = declared.multipliedBy(2).plusSeconds(1);
         byte[] stall = new byte[9];
