@@ -96,7 +96,7 @@ public final class ConformanceExtension
 
     private static Harness harness(ExtensionContext e) {
         return e.getStore(NS).getOrComputeIfAbsent("harness", k -> new CloseableHarness(new Harness(
-                ConformanceRun.of(e).target())),
+                ConformanceRun.of(e).target(), ConformanceRun.of(e))),
                 CloseableHarness.class).harness;
     }
 

@@ -46,6 +46,9 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
     private VlessTarget target;
     private VlessServer embedded;
     private Liveness liveness;
+    /** Measured once, on first use by a bad-input case; its own lock, so the seconds it takes block nothing else. */
+    private final Object calibrationLock = new Object();
+    private DeadlineCalibration calibration;
 
     ConformanceRun(TargetOptions options) {
         this.options = options;
@@ -102,6 +105,16 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
             liveness = new Liveness(target(), options.restartCommand(), events);
         }
         return liveness;
+    }
+
+    /** When the target really closes a stalled header: the reference of every bad-input case in this run. */
+    DeadlineCalibration deadlineCalibration() {
+        synchronized (calibrationLock) {
+            if (calibration == null) {
+                calibration = DeadlineCalibration.measure(target(), events);
+            }
+            return calibration;
+        }
     }
 
     /** Stops the embedded server, if any, and forgets the run. */

@@ -14,7 +14,9 @@ public final class Expect {
     }
 
     /**
-     * Bad input: the target must send no byte (ERR-1) and close by the deadline plus a second (ERR-2, ERR-4).
+     * The target must send no byte and close by the declared handshake deadline plus a second. Only the upper bound:
+     * for closes that are not bad input (TCP-2, DST-2), where closing at once is right. Bad input must also be held
+     * until the deadline: see {@link #notBeforeDeadline}.
      *
      * @return what happened, for cases that check more (such as the time of closing)
      */
@@ -30,6 +32,30 @@ public final class Expect {
                     + " ms (the handshake deadline plus 1 s)\n  actual: " + o);
         }
         return o;
+    }
+
+    /**
+     * Bad input that was closed must not have been closed before the handshake deadline (ERR-2: the server reads and
+     * discards until then), measured against the run's calibrated deadline less
+     * {@link DeadlineCalibration#TOLERANCE_MS}. A close at once would tell a prober which check failed. Nothing to check for a target with a fallback (whose
+     * timing is the fallback's) or for an outcome other than a close.
+     *
+     * @param sinceConnectStartMs when the close came, counted from the start of the connect
+     * @param requirement         the failure's first lines: the rule to blame, and the kind of input
+     */
+    public static void notBeforeDeadline(Harness h, Outcome o, long sinceConnectStartMs, String requirement) {
+        if (h.target().fallback() || (o.kind() != Outcome.Kind.CLOSED && o.kind() != Outcome.Kind.RESET)) {
+            return;
+        }
+        DeadlineCalibration d = h.deadlineCalibration();
+        if (sinceConnectStartMs < d.earliestCloseMs()) {
+            throw violation(requirement, "no byte, then close no earlier than " + d.earliestCloseMs()
+                    + " ms after connecting (the handshake deadline of " + d.reference().toMillis() + " ms, "
+                    + (d.measured() ? "as measured on a stalled header" : "as declared") + ", less "
+                    + DeadlineCalibration.TOLERANCE_MS + " ms), and no later than "
+                    + d.closeAllowance().toMillis() + " ms", o + " (" + sinceConnectStartMs
+                    + " ms after connecting): closed before the deadline");
+        }
     }
 
     /** The target must send nothing and keep the connection open for {@code time}. */

@@ -25,9 +25,37 @@ public final class Harness implements AutoCloseable {
     private final java.util.Map<String, String> facts = new java.util.LinkedHashMap<>();
     private boolean informational;
     private int connections;
+    /** The run this case belongs to, for per-run findings; {@code null} for harnesses of the runner's own probes. */
+    private final ConformanceRun run;
+    private DeadlineCalibration calibration;
 
     Harness(VlessTarget target) {
+        this(target, null);
+    }
+
+    Harness(VlessTarget target, ConformanceRun run) {
         this.target = target;
+        this.run = run;
+    }
+
+    /**
+     * The run's calibrated handshake deadline (measured once per run, see {@link DeadlineCalibration}); the first call
+     * in a case writes what was measured into its wire log.
+     */
+    public synchronized DeadlineCalibration deadlineCalibration() {
+        if (calibration == null) {
+            calibration = run == null ? DeadlineCalibration.declaredOnly(target) : run.deadlineCalibration();
+            for (String line : calibration.evidence()) {
+                log.note(line);
+            }
+            fact("handshake.deadline", calibration.finding());
+        }
+        return calibration;
+    }
+
+    /** The reference for "held until the handshake deadline": measured when the run could, else declared. */
+    public Duration handshakeDeadline() {
+        return deadlineCalibration().reference();
     }
 
     /** The server under test. */

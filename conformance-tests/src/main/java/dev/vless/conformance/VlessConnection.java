@@ -28,6 +28,8 @@ public class VlessConnection implements AutoCloseable {
     /** Pushback, so that {@link #ended()} can look for the target's close without taking bytes a case will read. */
     private final java.io.PushbackInputStream in;
     private final long connectedAt;
+    /** Taken before the connect (and TLS) began: no later than the target's accept, where its deadline starts. */
+    private final long connectStartedAt = System.nanoTime();
     private String endSeen;
     private final OutputStream out;
 
@@ -83,6 +85,11 @@ public class VlessConnection implements AutoCloseable {
             log.note(endSeen);
         }
         return endSeen;
+    }
+
+    /** Milliseconds since this connection's connect began: an upper bound on the time since the target's accept. */
+    public long sinceConnectStartMs() {
+        return (System.nanoTime() - connectStartedAt) / 1_000_000;
     }
 
     /** The target this connection goes to. */

@@ -58,6 +58,13 @@ class V2rayConformanceTest {
             Report report = ConformanceRunner.run(options, Selection.all(), System.out);
             Map<String, Object> actual = summary(report);
             if (Boolean.getBoolean("vless.updateExpectations")) {
+                // The reviewer's reasons are prose, not findings: carried over, to be brought up to date by hand.
+                if (Files.exists(EXPECTATIONS)) {
+                    Object reasons = new ObjectMapper().readValue(EXPECTATIONS.toFile(), Map.class).get("reasons");
+                    if (reasons != null) {
+                        actual.put("reasons", reasons);
+                    }
+                }
                 new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(EXPECTATIONS.toFile(), actual);
                 return;
             }

@@ -13,6 +13,8 @@ import dev.vless.conformance.Harness;
 import dev.vless.conformance.Outcome;
 import dev.vless.conformance.Requires;
 import dev.vless.conformance.TcpPeer;
+import dev.vless.conformance.UdpConnection;
+import dev.vless.conformance.UdpPeer;
 import dev.vless.conformance.VlessConnection;
 import dev.vless.conformance.WireLog;
 import dev.vless.spec.Profile;
@@ -175,6 +177,66 @@ class RequestHeaderCases {
         VlessConnection c = h.tcp(echo.address(), payload);
         expectEcho(h, c, payload, "HDR-11: bytes that follow a complete request header in the same segment are"
                 + " payload");
+    }
+
+    /*
+     * HDR-11 for command 2: what follows the header in its own write is the first UDP frames. A server that decodes
+     * the header and then starts its UDP relay on the next read loses them; one that keeps the header parser's
+     * leftovers for the relay does not.
+     */
+    @Test
+    @Tag("HDR-11")
+    @DisplayName("HDR-11 · a command-2 header with its first UDP frame in the same write: the datagram goes out whole,"
+            + " the reply comes back as a frame")
+    void udpFrameInHeaderWrite(Harness h) throws Exception {
+        UdpPeer peer = h.udpPeer(0).echo();
+        byte[] payload = "first datagram, in the header's write".getBytes(StandardCharsets.US_ASCII);
+        UdpConnection c = h.udp(h.target().user(), peer.address(), UdpConnection.frame(payload));
+        expectRelayedFrames(h, c, peer, List.of(payload));
+    }
+
+    @Test
+    @Tag("HDR-11")
+    @DisplayName("HDR-11 · a command-2 header with two UDP frames in the same write: both datagrams go out, in order,"
+            + " and both replies come back")
+    void twoUdpFramesInHeaderWrite(Harness h) throws Exception {
+        UdpPeer peer = h.udpPeer(0).echo();
+        byte[] first = "first of two datagrams in the header's write".getBytes(StandardCharsets.US_ASCII);
+        byte[] second = "second of two".getBytes(StandardCharsets.US_ASCII);
+        UdpConnection c = h.udp(h.target().user(), peer.address(),
+                VlessConnection.concat(UdpConnection.frame(first), UdpConnection.frame(second)));
+        expectRelayedFrames(h, c, peer, List.of(first, second));
+    }
+
+    /** Each payload reaches {@code peer} as one datagram, in order, and its echo comes back as one frame. */
+    private static void expectRelayedFrames(Harness h, UdpConnection c, UdpPeer peer, List<byte[]> payloads)
+            throws Exception {
+        String rule = "HDR-11: bytes that follow a complete command-2 request header in the same segment are its"
+                + " first UDP frames";
+        for (int i = 0; i < payloads.size(); i++) {
+            byte[] p = payloads.get(i);
+            String which = "datagram " + (i + 1) + " of " + payloads.size();
+            UdpPeer.Datagram d = h.awaitDatagram(peer, h.target().ioTimeout());
+            if (d == null) {
+                String ended = h.endedConnections();
+                throw Expect.violation(rule, which + ", " + p.length + " B " + WireLog.hex(p) + ", at "
+                        + peer.address(), "nothing within " + h.target().ioTimeout().toMillis() + " ms"
+                        + (ended != null ? "; " + ended : ""));
+            }
+            if (!Arrays.equals(d.payload(), p)) {
+                throw Expect.violation(rule, which + ": " + WireLog.hex(p), d.payload().length + " B "
+                        + WireLog.hex(d.payload()));
+            }
+        }
+        for (int i = 0; i < payloads.size(); i++) {
+            byte[] p = payloads.get(i);
+            byte[] reply = c.receive();
+            if (reply == null || !Arrays.equals(reply, p)) {
+                throw Expect.violation(rule + "; the peer's reply comes back as a frame (UDP-1)", "frame "
+                        + (i + 1) + " carrying " + WireLog.hex(p), reply == null ? "no frame within "
+                        + h.target().ioTimeout().toMillis() + " ms" : WireLog.hex(reply));
+            }
+        }
     }
 
     @Test
