@@ -72,9 +72,29 @@ public final class Harness implements AutoCloseable {
      * Records a finding for the report, such as {@code nat.mapping = EIM}. Cases that only measure call
      * {@link #informational()} too.
      */
-    public void fact(String key, String value) {
+    public synchronized void fact(String key, String value) {
         facts.put(key, value);
         log.note("fact " + key + " = " + value);
+    }
+
+    /** The fact that lists the rules whose checks passed in a case that went on to fail another. */
+    static final String PASSED_FACT = "checks.passed";
+
+    /**
+     * Records that the check of the rule {@code requirement} starts with (such as {@code "ADR-3: ..."}) passed, so
+     * that a later failure of another of the case's rules (ERR-2's timing, say) leaves this one PASS, not unjudged.
+     */
+    public synchronized void passed(String requirement) {
+        dev.vless.spec.SpecRule r = ConformanceExtension.leadingRule(requirement);
+        if (r == null) {
+            return;
+        }
+        String before = facts.get(PASSED_FACT);
+        java.util.Set<String> ids = new java.util.LinkedHashSet<>(before == null ? java.util.List.of()
+                : java.util.List.of(before.split(",")));
+        if (ids.add(r.id())) {
+            facts.put(PASSED_FACT, String.join(",", ids));
+        }
     }
 
     /** Marks the case as a classification or measurement: its verdict is INFORMATIONAL, not PASS. */
@@ -82,8 +102,8 @@ public final class Harness implements AutoCloseable {
         this.informational = true;
     }
 
-    java.util.Map<String, String> facts() {
-        return facts;
+    synchronized java.util.Map<String, String> facts() {
+        return new java.util.LinkedHashMap<>(facts);
     }
 
     boolean isInformational() {

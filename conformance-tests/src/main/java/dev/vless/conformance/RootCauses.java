@@ -107,7 +107,10 @@ final class RootCauses {
     static Verdict contribution(Report.CaseResult c, String rule) {
         if ((c.verdict() == Verdict.FAIL || c.verdict() == Verdict.WARN) && !died(c)
                 && !failedRule(c).equals(rule)) {
-            return Verdict.BLOCKED;
+            // A rule whose own check passed before another failed (a bad input refused, but closed too soon) passed.
+            String passed = c.facts() == null ? null : c.facts().get(Harness.PASSED_FACT);
+            return passed != null && java.util.List.of(passed.split(",")).contains(rule) ? Verdict.PASS
+                    : Verdict.BLOCKED;
         }
         return c.verdict();
     }

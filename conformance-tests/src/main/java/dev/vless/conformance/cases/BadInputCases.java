@@ -550,6 +550,9 @@ class BadInputCases {
                     + " ms (with a fallback configured, run the suite with --fallback)",
                     o + (vless != null ? ": " + vless : ""));
         }
+        // No byte: the input was taken as bad input (its rule) and got no answer (ERR-1), whatever the timing shows.
+        h.passed(what);
+        h.passed(ERR_1);
         if (o.kind() == Outcome.Kind.STILL_OPEN && !t.fallback()) {
             throw Expect.violation(timing, "close within " + allowance.toMillis() + " ms of connecting (the"
                     + " handshake deadline, declared or measured whichever is later, plus 1 s)", o + " ("
