@@ -130,7 +130,7 @@ class MutationTest {
             List<String> warned = run.report.rules().stream().filter(r -> r.verdict() == Verdict.WARN)
                     .map(r -> r.id() + ": " + r.note()).toList();
             System.out.println("Mutation testing: clean mutant through " + groups + " in " + run.seconds() + " s: "
-                    + (failed.isEmpty() ? "no FAIL" : "FAIL " + failed) + (warned.isEmpty() ? ""
+                    + run.report.summary() + ": " + (failed.isEmpty() ? "no FAIL" : "FAIL " + failed) + (warned.isEmpty() ? ""
                     : "; WARN " + warned));
             assertThat(run.report.unchecked()).as(run.console).isNull();
             assertThat(failed).as(run.console).isEmpty();
