@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: Apache-2.0
+package dev.vless.conformance.mutants;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vless.conformance.ConformanceRunner;
+import dev.vless.conformance.Report;
+import dev.vless.conformance.Selection;
+import dev.vless.conformance.TargetOptions;
+import dev.vless.conformance.Verdict;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.RecordComponent;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * Mutation testing of the suite: each {@link Fault} of {@link MutantServer} is one realistic bug, and the suite, run
+ * on the fault's group, must report it under the rule it breaks (FAIL for a MUST, WARN for a SHOULD), with a reason
+ * that names the rule. A control run first checks that the clean mutant fails nothing, so that every caught fault is
+ * caused by the fault. The last test prints "Mutation testing: N/M faults caught" and fails if any was missed.
+ */
+class MutationTest {
+
+    /** One fault: the selection to run and the verdict each broken rule must get. */
+    record Row(Fault fault, String selection, Map<String, Verdict> expected, boolean perDestination) {
+        Row(Fault fault, String selection, Object... ruleVerdicts) {
+            this(fault, selection, map(ruleVerdicts), fault == Fault.ENTRIES_NEVER_EXPIRE);
+        }
+
+        private static Map<String, Verdict> map(Object... kv) {
+            Map<String, Verdict> m = new LinkedHashMap<>();
+            for (int i = 0; i < kv.length; i += 2) {
+                m.put((String) kv[i], (Verdict) kv[i + 1]);
+            }
+            return m;
+        }
+    }
+
+    private static final Verdict FAIL = Verdict.FAIL;
+    private static final Verdict WARN = Verdict.WARN;
+
+    static final List<Row> FAULTS = List.of(
+            new Row(Fault.SYMMETRIC, "full-cone", "NAT-3", FAIL, "NAT-4", WARN),
+            new Row(Fault.PER_CONNECTION_SOCKETS, "full-cone", "NAT-2", FAIL),
+            new Row(Fault.GLOBAL_CONTEXT, "full-cone", "NAT-1", FAIL),
+            new Row(Fault.UUID_ONLY_CONTEXT, "full-cone", "NAT-1", FAIL),
+            new Row(Fault.OLD_CONNECTION, "nat", "DLV-1", FAIL),
+            new Row(Fault.KNOWN_SOURCE_TO_CRUMFURS, "nat", "DLV-1", FAIL),
+            new Row(Fault.SIGNED_LENGTH, "udp", "UDP-2", FAIL),
+            new Row(Fault.LITTLE_ENDIAN, "udp", "UDP-1", FAIL),
+            new Row(Fault.TRUNCATION, "udp", "UDP-4", FAIL),
+            new Row(Fault.OVERSIZE_CLOSES, "udp", "UDP-5", FAIL),
+            new Row(Fault.NO_ACK, "crumfurs", "CRF-1", FAIL),
+            new Row(Fault.CLOSES_AFTER_ACK, "crumfurs", "CRF-2", FAIL),
+            new Row(Fault.NO_REPLACE, "crumfurs", "CRF-3", FAIL),
+            new Row(Fault.JUNK_CLOSES, "crumfurs", "CRF-4", FAIL),
+            new Row(Fault.V1_RESPONSE_HEADER, "header", "RSP-1", FAIL),
+            new Row(Fault.TRAILING_BYTES_DROPPED, "header", "HDR-11", FAIL),
+            new Row(Fault.SPLIT_HEADER_REFUSED, "header", "HDR-10", FAIL),
+            new Row(Fault.ANY_UUID, "bad-input", "HDR-3", FAIL),
+            new Row(Fault.ANSWER_ON_BAD_UUID, "bad-input", "ERR-1", FAIL),
+            new Row(Fault.IMMEDIATE_CLOSE_ON_ONE_KIND, "bad-input", "ERR-2", FAIL, "ERR-3", WARN),
+            new Row(Fault.NO_DEADLINE, "bad-input", "ERR-4", FAIL),
+            new Row(Fault.HALF_CLOSE_KILLS_BOTH, "relay", "TCP-3", WARN));
+
+    /**
+     * The lifetime faults. Their cases need the suite to know the target's lifetime ({@code --udp-lifetime}); until
+     * {@link TargetOptions} has a {@code udpLifetime} component these rows are skipped, not run.
+     */
+    static final List<Row> LIFETIME_FAULTS = List.of(
+            new Row(Fault.SHORT_LIFETIME, "LIF", "LIF-2", FAIL),
+            new Row(Fault.NO_REFRESH, "LIF", "LIF-4", FAIL),
+            new Row(Fault.EXPIRY_WHILE_OPEN, "LIF", "LIF-1", FAIL),
+            new Row(Fault.NO_IDLE_CLOSE, "LIF", "LIF-5", WARN),
+            new Row(Fault.ENTRIES_NEVER_EXPIRE, "LIF", "LIF-6", FAIL));
+
+    /** The lifetime the mutants get in lifetime rows, and told to the suite. */
+    static final Duration SHORT_LIFETIME = Duration.ofSeconds(3);
+    /** Elsewhere: longer than any idle wait of the other groups' cases (the lifetime probe, 3 s by default). */
+    static final Duration LONG_LIFETIME = Duration.ofSeconds(20);
+
+    private final List<String> table = new ArrayList<>();
+    private int caught;
+    private int ran;
+    private final List<String> missed = new ArrayList<>();
+
+    @TestFactory
+    Stream<DynamicTest> faultsAreReportedUnderTheirRules() {
+        // -Dmutants.only=CLEAN,NO_ACK,... runs only those rows (while working on one fault or case).
+        String only = System.getProperty("mutants.only", "");
+        List<String> wanted = only.isBlank() ? null : List.of(only.split(","));
+        List<DynamicTest> tests = new ArrayList<>();
+        if (wanted == null || wanted.contains("CLEAN")) {
+            tests.add(DynamicTest.dynamicTest("clean mutant: no FAIL in any group the table uses", this::control));
+        }
+        for (Row row : FAULTS) {
+            if (wanted == null || wanted.contains(row.fault().name())) {
+                tests.add(DynamicTest.dynamicTest(row.fault() + " → " + row.expected(), () -> check(row, false)));
+            }
+        }
+        for (Row row : LIFETIME_FAULTS) {
+            if (wanted == null || wanted.contains(row.fault().name())) {
+                tests.add(DynamicTest.dynamicTest(row.fault() + " → " + row.expected(), () -> check(row, true)));
+            }
+        }
+        tests.add(DynamicTest.dynamicTest("summary", this::summary));
+        return tests.stream();
+    }
+
+    private void control() throws Exception {
+        String groups = FAULTS.stream().map(Row::selection).distinct().collect(Collectors.joining(","));
+        try (MutantServer server = MutantServer.start(null, LONG_LIFETIME, false)) {
+            Run run = run(server, groups, null);
+            List<String> failed = run.report.rules().stream().filter(r -> r.verdict() == Verdict.FAIL
+                    || r.verdict() == Verdict.ERROR).map(r -> r.id() + " " + r.verdict() + ": " + r.note()).toList();
+            List<String> warned = run.report.rules().stream().filter(r -> r.verdict() == Verdict.WARN)
+                    .map(r -> r.id() + ": " + r.note()).toList();
+            System.out.println("Mutation testing: clean mutant through " + groups + " in " + run.seconds() + " s: "
+                    + run.report.summary() + ": " + (failed.isEmpty() ? "no FAIL" : "FAIL " + failed) + (warned.isEmpty() ? ""
+                    : "; WARN " + warned));
+            assertThat(run.report.unchecked()).as(run.console).isNull();
+            assertThat(failed).as(run.console).isEmpty();
+        }
+    }
+
+    private void check(Row row, boolean lifetime) throws Exception {
+        if (lifetime) {
+            Assumptions.assumeTrue(hasComponent("udpLifetime"), "the suite has no --udp-lifetime option yet"
+                    + " (TargetOptions.udpLifetime): the lifetime cases are being rewritten");
+        }
+        Duration l = lifetime ? SHORT_LIFETIME : LONG_LIFETIME;
+        ran++;
+        try (MutantServer server = MutantServer.start(row.fault(), l, row.perDestination())) {
+            Run run = run(server, row.selection(), lifetime ? l : null);
+            List<String> problems = new ArrayList<>();
+            List<String> observed = new ArrayList<>();
+            for (Map.Entry<String, Verdict> e : row.expected().entrySet()) {
+                String rule = e.getKey();
+                Verdict got = run.report.rules().stream().filter(r -> r.id().equals(rule)).findFirst()
+                        .map(Report.RuleResult::verdict).orElse(Verdict.UNCOVERED);
+                boolean named = run.report.cases().stream().anyMatch(c -> (c.verdict() == Verdict.FAIL
+                        || c.verdict() == Verdict.WARN) && c.message() != null && c.message().contains(rule));
+                observed.add(rule + " " + got + (named || got != e.getValue() ? "" : " (reason does not name it)"));
+                if (got != e.getValue() || !named) {
+                    problems.add(rule + ": expected " + e.getValue() + " with a reason naming it, got " + got
+                            + (named ? "" : " (no FAIL/WARN reason names " + rule + ")"));
+                }
+            }
+            List<String> others = run.report.rules().stream().filter(r -> !row.expected().containsKey(r.id())
+                    && (r.verdict() == Verdict.FAIL || r.verdict() == Verdict.WARN)).map(r -> r.id() + " "
+                    + r.verdict()).toList();
+            String outcome = String.join(", ", observed) + (others.isEmpty() ? "" : "; also " + others)
+                    + (run.report.unchecked() == null ? "" : "; run stopped at the pre-flight: "
+                    + run.report.unchecked());
+            table.add("| " + row.fault() + " | " + row.selection() + " | " + row.expected() + " | " + outcome
+                    + " | " + run.seconds() + " s |");
+            System.out.println("Mutation testing: " + row.fault() + " (" + row.selection() + ", " + run.seconds()
+                    + " s): " + (problems.isEmpty() ? "caught: " : "MISSED: ") + outcome);
+            if (problems.isEmpty()) {
+                caught++;
+            } else {
+                missed.add(row.fault() + ": " + String.join("; ", problems) + (run.report.unchecked() == null ? ""
+                        : " (pre-flight: " + run.report.unchecked() + ")"));
+                assertThat(problems).as(row.fault() + " was not reported under its rules:\n" + run.console).isEmpty();
+            }
+        }
+    }
+
+    private void summary() {
+        System.out.println("Mutation testing: fault | selection | expected | observed | time");
+        table.forEach(System.out::println);
+        int all = FAULTS.size() + LIFETIME_FAULTS.size();
+        System.out.println("Mutation testing: " + caught + "/" + ran + " faults caught" + (ran < all ? " ("
+                + (all - ran) + " of " + all + " not run: lifetime faults wait for --udp-lifetime, or"
+                + " -Dmutants.only)" : ""));
+        assertThat(missed).as("faults the suite did not report under their rules").isEmpty();
+    }
+
+    // ---- running the suite ----
+
+    private record Run(Report report, String console, long millis) {
+        String seconds() {
+            return String.format(java.util.Locale.ROOT, "%.1f", millis / 1000.0);
+        }
+    }
+
+    private static Run run(MutantServer server, String selection, Duration udpLifetime) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream console = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        Path reports = Files.createTempDirectory("mutant-report");
+        Map<String, Object> set = new LinkedHashMap<>();
+        set.put("link", server.link());
+        set.put("user2", server.user2());
+        set.put("handshakeTimeout", server.handshakeTimeout());
+        set.put("reportDir", reports);
+        if (udpLifetime != null) {
+            set.put("udpLifetime", udpLifetime);
+        }
+        long start = System.nanoTime();
+        Report report = ConformanceRunner.run(options(set), Selection.parse(selection), console);
+        return new Run(report, bytes.toString(StandardCharsets.UTF_8), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /**
+     * The defaults with some components replaced, by name: written against the record's components rather than a
+     * constructor, so that the lifetime rows can pass {@code udpLifetime} once the suite has it.
+     */
+    static TargetOptions options(Map<String, Object> set) throws ReflectiveOperationException {
+        TargetOptions d = TargetOptions.defaults();
+        RecordComponent[] components = TargetOptions.class.getRecordComponents();
+        Object[] args = new Object[components.length];
+        Class<?>[] types = new Class<?>[components.length];
+        for (int i = 0; i < components.length; i++) {
+            RecordComponent c = components[i];
+            types[i] = c.getType();
+            args[i] = set.containsKey(c.getName()) ? set.get(c.getName()) : c.getAccessor().invoke(d);
+        }
+        List<String> unknown = set.keySet().stream().filter(k -> Arrays.stream(components)
+                .noneMatch(c -> c.getName().equals(k))).toList();
+        if (!unknown.isEmpty()) {
+            throw new IllegalArgumentException("TargetOptions has no component " + unknown);
+        }
+        Constructor<TargetOptions> canonical = TargetOptions.class.getDeclaredConstructor(types);
+        return canonical.newInstance(args);
+    }
+
+    static boolean hasComponent(String name) {
+        return Arrays.stream(TargetOptions.class.getRecordComponents()).anyMatch(c -> c.getName().equals(name));
+    }
+}
