@@ -155,7 +155,10 @@ public final class ConformanceExtension
         SpecRule failed = named != null ? named : mine.isEmpty() ? null : mine.get(0);
         RuleLevel level = failed != null && cause instanceof AssertionError ? failed.level() : level(mine);
         VlessTarget target = ConformanceRun.of(context).target();
-        String message = cause instanceof IOException ? "the connection failed: " + cause.getMessage()
+        // A connection that failed under the case (a reset while it wrote, say) is charged to the case's first rule,
+        // which its message names like any other failure.
+        String message = cause instanceof IOException ? (failed != null ? failed.id() + ": " : "")
+                + "the connection failed while the case used it: " + cause.getMessage()
                 : String.valueOf(cause.getMessage());
         publish(context, MESSAGE, message);
         if (failed != null) {

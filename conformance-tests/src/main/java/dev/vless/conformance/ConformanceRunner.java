@@ -78,7 +78,7 @@ public final class ConformanceRunner {
                         + options.profile().name().toLowerCase(java.util.Locale.ROOT));
             }
             if (unchecked == null) {
-                unchecked = Preflight.check(target, console);
+                unchecked = Preflight.check(target, console, events);
                 if (unchecked != null && !unchecked.startsWith("nothing accepts connections")) {
                     unchecked = run.liveness().afterFailedPreflight(unchecked);
                 }

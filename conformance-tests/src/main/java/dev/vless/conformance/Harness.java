@@ -287,4 +287,14 @@ public final class Harness implements AutoCloseable {
         }
         resources.clear();
     }
+
+    /**
+     * A random loopback address outside 127.0.0.0/24 (where peers usually are): a client IP no other client uses, so a
+     * connection from it starts a NAT context of its own (NAT-1).
+     */
+    public static java.net.InetAddress freshLoopbackClient() throws java.net.UnknownHostException {
+        java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+        return java.net.InetAddress.getByAddress(new byte[] {127, (byte) r.nextInt(1, 255), (byte) r.nextInt(0, 256),
+                (byte) r.nextInt(1, 255)});
+    }
 }

@@ -46,6 +46,25 @@ final class Interference {
         try (Harness fresh = new Harness(target)) {
             CrumfursChannel c = fresh.crumfursFrom(suspect.clientAddress, Objects.requireNonNull(suspect.user));
             Outcome o = c.await(Preflight.INTERFERENCE_WATCH);
+            boolean closed = o.kind() == Outcome.Kind.CLOSED || o.kind() == Outcome.Kind.RESET;
+            return closed && !closesCrumfursItself(target, suspect.user);
+        } catch (IOException | AssertionError e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether the target closes a CRUMFURS that nobody replaces: one opened from a fresh loopback client IP, a context
+     * no other client can share. Then a closed CRUMFURS is the target's doing (CRF-2), not another client's. Only a
+     * target on loopback can be reached from such an address; elsewhere {@code false}.
+     */
+    static boolean closesCrumfursItself(VlessTarget target, java.util.UUID user) {
+        if (!target.has(Capability.LOOPBACK_TARGET)) {
+            return false;
+        }
+        try (Harness control = new Harness(target)) {
+            CrumfursChannel c = control.crumfursFrom(Harness.freshLoopbackClient(), user);
+            Outcome o = c.await(Preflight.INTERFERENCE_WATCH);
             return o.kind() == Outcome.Kind.CLOSED || o.kind() == Outcome.Kind.RESET;
         } catch (IOException | AssertionError e) {
             return false;

@@ -26,31 +26,28 @@ final class Preflight {
     private Preflight() {
     }
 
-    /** {@code null} when the target serves what the cases need, else the likely causes in one line. */
-    static String check(VlessTarget t, PrintStream console) {
+    /**
+     * {@code null} when the target serves what the cases need, else the likely causes in one line. The run stops only
+     * for what a case could never judge: nothing listening, a TLS mismatch, a wrong user ID, peers the target refuses or
+     * cannot reach, another client of the same user. Anything else the pre-flight sees wrong is a finding for the cases
+     * (a response header on v1, a missing 0x14, a reply that comes as a UMFURS): it goes to {@code events} and the run
+     * goes on, so that the rule broken gets its FAIL with evidence instead of the whole target going unchecked.
+     */
+    static String check(VlessTarget t, PrintStream console, RunEvents events) {
         if (console != null) {
             console.println("Pre-flight: a TCP request, a UDP round trip" + (t.profile() == Profile.V1
                     ? " and a CRUMFURS" : "") + " through " + t.address() + "…");
         }
         try (Harness h = new Harness(t)) {
-            // 1. Reach it at all, and TCP through it.
+            // 1. Reach it at all, and TCP through it. The payload goes in a write of its own: a server that loses
+            // bytes sent with the header (HDR-11) is a case's finding, not a reason to check nothing.
             Outcome tcp;
             TcpPeer echo = h.tcpEcho();
             byte[] hello = "pre-flight: TCP through the target".getBytes(StandardCharsets.US_ASCII);
             try {
-                VlessConnection c = h.tcp(echo.address(), hello);
-                tcp = c.await(t.ioTimeout());
-                // v0 answers with its response header (00 00) before the relayed bytes (RSP-2).
-                int expected = (t.profile() == Profile.V0 ? 2 : 0) + hello.length;
-                if (tcp.kind() == Outcome.Kind.DATA && tcp.bytes().length < expected) {
-                    byte[] all = tcp.bytes();
-                    try {
-                        all = VlessConnection.concat(all, c.readExactly(expected - all.length));
-                    } catch (IOException e) {
-                        // judged below on what did arrive
-                    }
-                    tcp = new Outcome(Outcome.Kind.DATA, all, tcp.elapsedMs());
-                }
+                VlessConnection c = h.tcp(echo.address(), new byte[0]);
+                c.write(hello);
+                tcp = awaitEcho(c, hello, t.ioTimeout());
             } catch (TargetUnreachableException e) {
                 return unreachable(t, e);
             }
@@ -61,9 +58,15 @@ final class Preflight {
                     return "the target answered a plaintext request with a TLS alert: it speaks TLS, so the link needs"
                             + " security=tls (and sni=/pcs= or --insecure)";
                 }
-                return "a TCP request through the target to the harness's peer " + echo.address() + " got other bytes"
-                        + " back (" + WireLog.hex(b) + "): is this a VLESS server, and is the profile right (--profile"
-                        + " v1|v0)?";
+                if (!contains(b, hello)) {
+                    return "a TCP request through the target to the harness's peer " + echo.address() + " got other"
+                            + " bytes back (" + WireLog.hex(b) + "): is this a VLESS server, and is the profile right"
+                            + " (--profile v1|v0)?";
+                }
+                // Relayed, with bytes around it (a response header on v1, say): RSP-1's and RSP-2's cases judge that.
+                events.add("pre-flight: a TCP request was relayed, but the answer was " + WireLog.hex(b) + " where "
+                        + WireLog.hex(hello) + " alone was expected; the cases judge it");
+                tcpOk = true;
             }
 
             // 2. v1: CRUMFURS needs no destination, so it tells a wrong user ID from a refused peer address.
@@ -96,8 +99,15 @@ final class Preflight {
                         + " (start the reference server with --allow-loopback, or give --peers addresses it may reach)";
             }
             if (Boolean.FALSE.equals(crumfursOk)) {
-                return "TCP through the target works but CRUMFURS (command 4) is not answered with 0x14: the target"
-                        + " is probably a v0-only server (try --profile v0)";
+                if (tcp.kind() == Outcome.Kind.DATA && tcp.bytes().length >= 2 && tcp.bytes()[0] == 0
+                        && tcp.bytes()[1] == 0) {
+                    return "TCP through the target works, answered with a v0 response header (00 00), and CRUMFURS"
+                            + " (command 4) is not answered with 0x14: the target is probably a v0-only server (try"
+                            + " --profile v0)";
+                }
+                // A v1 answer to a v1 request: the server speaks v1, so a missing 0x14 is CRF-1's to judge.
+                events.add("pre-flight: TCP through the target works as v1, but a CRUMFURS request was not answered"
+                        + " with 0x14; the CRUMFURS cases judge it");
             }
 
             // 3. UDP through a command-2 connection.
@@ -113,18 +123,29 @@ final class Preflight {
             }
             if (back == null || !Arrays.equals(back, ping)) {
                 UdpPeer.Datagram arrived = peer.receive(Duration.ZERO);
-                return "TCP through the target works but a UDP round trip (command 2) to the harness's peer "
-                        + peer.address() + " does not: " + (arrived == null && peer.pending() == 0 && back == null
-                        ? "nothing reached the peer" : back == null ? "the reply never came back as a frame"
-                        : "a wrong frame came back") + "; the target may not relay UDP, or may refuse UDP to this"
-                        + " address";
+                boolean nothing = arrived == null && peer.pending() == 0 && back == null;
+                String what = "a UDP round trip (command 2) to the harness's peer " + peer.address() + " did not"
+                        + " complete: " + (nothing ? "nothing reached the peer" : back == null
+                        ? "the reply never came back as a frame" : "a wrong frame came back");
+                // Nothing at all can be a network in the way of a remote target (the cases could not tell that from
+                // a fault); on this machine's loopback, where TCP to the same peer address just worked, it cannot.
+                if (nothing && !t.has(Capability.LOOPBACK_TARGET)) {
+                    return "TCP through the target works but " + what + "; the target may not relay UDP, may refuse"
+                            + " UDP to this address, or a firewall may drop UDP between it and --peers";
+                }
+                events.add("pre-flight: " + what + "; the UDP cases judge it");
             }
 
             // 4. Another client of the same user would replace the harness's CRUMFURS (CRF-3) throughout the run.
             if (crumfurs != null) {
                 Outcome o = crumfurs.await(INTERFERENCE_WATCH);
                 if (o.kind() == Outcome.Kind.CLOSED || o.kind() == Outcome.Kind.RESET) {
-                    return Interference.MESSAGE + " (the harness's CRUMFURS was " + o + " during the pre-flight)";
+                    if (Interference.closesCrumfursItself(t, t.user())) {
+                        events.add("pre-flight: the target closed the harness's CRUMFURS (" + o + "), and one in a"
+                                + " context no other client uses too: the target's doing, CRF-2's cases judge it");
+                    } else {
+                        return Interference.MESSAGE + " (the harness's CRUMFURS was " + o + " during the pre-flight)";
+                    }
                 }
             }
             return null;
@@ -134,6 +155,40 @@ final class Preflight {
             }
             return "the pre-flight could not complete: " + e.getMessage();
         }
+    }
+
+    /**
+     * Reads the answer to {@code hello} sent through {@code c}: until it holds {@code hello} (or as many bytes and
+     * a few more, for a server that adds some), the connection ends, or {@code timeout} passes.
+     */
+    static Outcome awaitEcho(VlessConnection c, byte[] hello, Duration timeout) throws IOException {
+        Outcome first = c.await(timeout);
+        if (first.kind() != Outcome.Kind.DATA) {
+            return first;
+        }
+        byte[] all = first.bytes();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!contains(all, hello) && all.length < hello.length + 64 && System.nanoTime() < deadline) {
+            Outcome more = c.await(Duration.ofNanos(Math.max(1_000_000, deadline - System.nanoTime())));
+            if (more.kind() != Outcome.Kind.DATA) {
+                break;
+            }
+            all = VlessConnection.concat(all, more.bytes());
+        }
+        return new Outcome(Outcome.Kind.DATA, all, first.elapsedMs());
+    }
+
+    static boolean contains(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     /** The relayed bytes of a TCP answer: after the v0 response header where the profile has one. */

@@ -26,7 +26,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.MethodOrderer;
@@ -407,9 +406,7 @@ class NatClassificationCases {
 
     /** A random loopback address outside 127.0.0.0/24 (where peers usually are), for a context nobody used. */
     static InetAddress freshClientIp() throws UnknownHostException {
-        ThreadLocalRandom r = ThreadLocalRandom.current();
-        return InetAddress.getByAddress(new byte[] {127, (byte) r.nextInt(1, 255), (byte) r.nextInt(0, 256),
-                (byte) r.nextInt(1, 255)});
+        return Harness.freshLoopbackClient();
     }
 
     /** The RFC 4787 pair, as "EIM + EIF". */
