@@ -267,11 +267,11 @@ public final class Harness implements AutoCloseable {
         return crumfursChannels;
     }
 
-    private String label(String kind) {
+    private synchronized String label(String kind) {
         return kind + "#" + (++connections);
     }
 
-    private <T extends AutoCloseable> T track(T resource) {
+    private synchronized <T extends AutoCloseable> T track(T resource) {
         resources.add(resource);
         return resource;
     }

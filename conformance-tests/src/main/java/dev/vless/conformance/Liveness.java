@@ -79,7 +79,7 @@ final class Liveness {
             // The payload in a write of its own, and the answer taken if it holds the payload: the probe asks only
             // "does it still serve", not "does it keep HDR-11 and RSP-1", which are cases' questions.
             VlessConnection c = h.tcp(echo.address(), new byte[0]);
-            c.write(hello);
+            Preflight.writeApart(c, hello);
             Outcome o = Preflight.awaitEcho(c, hello, target.ioTimeout());
             if (o.kind() == Outcome.Kind.DATA) {
                 return Preflight.contains(o.bytes(), hello) ? null : "a valid request got other bytes back";

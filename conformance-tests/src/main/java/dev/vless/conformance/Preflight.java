@@ -46,7 +46,7 @@ final class Preflight {
             byte[] hello = "pre-flight: TCP through the target".getBytes(StandardCharsets.US_ASCII);
             try {
                 VlessConnection c = h.tcp(echo.address(), new byte[0]);
-                c.write(hello);
+                writeApart(c, hello);
                 tcp = awaitEcho(c, hello, t.ioTimeout());
             } catch (TargetUnreachableException e) {
                 return unreachable(t, e);
@@ -83,6 +83,12 @@ final class Preflight {
             if (!tcpOk && !Boolean.TRUE.equals(crumfursOk) && !t.tls() && TargetSockets.answersTls(t)) {
                 return "the target speaks TLS, but the link says security=none: use security=tls in the link (with"
                         + " sni= and pcs=, or --insecure)";
+            }
+            if (!tcpOk && echo.accepted(Duration.ZERO) != null) {
+                // The target reached the peer, so neither the user ID nor the destination policy is in the way.
+                return "a valid TCP request reached the harness's peer " + echo.address() + ", but the payload was not"
+                        + " relayed (" + describe(tcp) + "): the suite needs a working TCP relay for every case and"
+                        + " its checks between cases (TCP-1, HDR-11)";
             }
             if (!tcpOk) {
                 String what = "a valid TCP request to the harness's peer " + echo.address() + " was " + describe(tcp);
@@ -177,6 +183,21 @@ final class Preflight {
         }
         return new Outcome(Outcome.Kind.DATA, all, first.elapsedMs());
     }
+
+    /**
+     * Writes {@code payload} a moment after the header went, so that it arrives apart from it: the probes ask whether
+     * the target serves, and a target that loses what comes in the header's read (HDR-11) is a case's finding.
+     */
+    static void writeApart(VlessConnection c, byte[] payload) throws IOException {
+        try {
+            Thread.sleep(APART_MS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        c.write(payload);
+    }
+
+    private static final long APART_MS = 50;
 
     static boolean contains(byte[] haystack, byte[] needle) {
         outer:

@@ -48,21 +48,36 @@ class LimitCases {
         Context ctx = LifetimeCases.context(h);
         UdpPeer a = h.udpPeer(0);
         List<UdpConnection> open = new ArrayList<>();
+        open.add(ctx.udp(h, a.address(), ascii("LIM-1: connection #0")));
+        // The oldest and, from here on, the least recently active: its datagram is the first to arrive.
+        if (h.awaitDatagram(a, h.target().ioTimeout()) == null) {
+            throw Expect.blocked("UDP-3", "connection #0's first datagram to reach " + a.address(), "nothing within "
+                    + h.target().ioTimeout().toMillis() + " ms" + (h.endedConnections() != null ? "; "
+                    + h.endedConnections() : ""));
+        }
+        long first = System.nanoTime();
         h.log().quiet(true);
         try {
-            for (int i = 0; i <= DEFAULT_CONNECTIONS; i++) {
-                open.add(ctx.udp(h, a.address(), ascii("LIM-1: connection #" + i)));
-                if (i == 0) {
-                    // The oldest and, from here on, the least recently active: its datagram is the first to arrive.
-                    if (h.awaitDatagram(a, h.target().ioTimeout()) == null) {
-                        h.log().quiet(false);
-                        throw Expect.blocked("UDP-3", "connection #0's first datagram to reach " + a.address(),
-                                "nothing within " + h.target().ioTimeout().toMillis() + " ms"
-                                        + (h.endedConnections() != null ? "; " + h.endedConnections() : ""));
+            // Opened four at a time: a TLS handshake each, and the whole must take well under the lifetime, or the
+            // idle close (LIF-5) rather than the limit would close the oldest.
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<UdpConnection>> opening = new ArrayList<>();
+                for (int i = 1; i <= DEFAULT_CONNECTIONS; i++) {
+                    byte[] p = ascii("LIM-1: connection #" + i);
+                    opening.add(pool.submit(() -> ctx.udp(h, a.address(), p)));
+                }
+                for (java.util.concurrent.Future<UdpConnection> f : opening) {
+                    try {
+                        open.add(f.get());
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        throw e.getCause() instanceof Exception x ? x : new IllegalStateException(e.getCause());
                     }
                 }
+            } finally {
+                pool.shutdownNow();
             }
-            // Let the last datagrams land, so that the target has seen every connection's activity.
+            // Let the datagrams land, so that the target has seen every connection's activity.
             for (int got = 1; got <= DEFAULT_CONNECTIONS; got++) {
                 if (h.awaitDatagram(a, h.target().ioTimeout()) == null) {
                     break;
@@ -70,6 +85,13 @@ class LimitCases {
             }
         } finally {
             h.log().quiet(false);
+        }
+        long tookMs = (System.nanoTime() - first) / 1_000_000;
+        Duration lifetime = h.target().udpLifetime();
+        if (lifetime != null && tookMs > lifetime.toMillis() / 2) {
+            throw Expect.notObservable("opening " + DEFAULT_CONNECTIONS + " more connections took " + tookMs + " ms,"
+                    + " more than half the target's lifetime (" + lifetime.toMillis() + " ms): an idle close (LIF-5)"
+                    + " could not be told from the limit's");
         }
         h.log().note("opened " + open.size() + " command-2 connections in one context, each with one datagram");
         Thread.sleep(500);

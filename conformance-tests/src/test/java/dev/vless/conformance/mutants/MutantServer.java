@@ -130,6 +130,7 @@ public final class MutantServer implements Closeable {
     private void serve(Socket s, long deadline) {
         try {
             s.setTcpNoDelay(true);
+            keepAlive(s);
             InputStream in = s.getInputStream();
             byte[] buf = new byte[16384];
             int n = 0;
@@ -251,6 +252,7 @@ public final class MutantServer implements Closeable {
         try {
             target.connect(new InetSocketAddress(ip, req.address().port()), 5000);
             target.setTcpNoDelay(true);
+            keepAlive(target);
         } catch (IOException e) {
             quietClose(target);
             quietClose(client); // no byte (TCP-2)
@@ -545,6 +547,14 @@ public final class MutantServer implements Closeable {
             c.close();
         } catch (IOException e) {
             // already closed or broken: nothing to do
+        }
+    }
+
+    /** TCP-4: keepalive on, first probe after 60 s of silence. */
+    private static void keepAlive(Socket s) throws IOException {
+        s.setKeepAlive(true);
+        if (s.supportedOptions().contains(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE)) {
+            s.setOption(jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE, 60);
         }
     }
 }
