@@ -81,6 +81,12 @@ class MutationTest {
             new Row(Fault.NO_IDLE_CLOSE, "lifetime", "LIF-5", WARN),
             new Row(Fault.ENTRIES_NEVER_EXPIRE, "lifetime", "LIF-6", FAIL));
 
+    /**
+     * How long a case waits for an expected byte or datagram: loopback answers in microseconds, and a broken mutant
+     * makes many cases wait the whole time, so the default 3 s would make this test several minutes longer.
+     */
+    static final Duration IO_TIMEOUT = Duration.ofMillis(1500);
+
     /** The lifetime the mutants get in lifetime rows, and told to the suite. */
     static final Duration SHORT_LIFETIME = Duration.ofSeconds(3);
     /** Elsewhere: longer than any idle wait of the other groups' cases (the lifetime probe, 3 s by default). */
@@ -192,7 +198,7 @@ class MutationTest {
         Path reports = Files.createTempDirectory("mutant-report");
         TargetOptions d = TargetOptions.defaults();
         TargetOptions o = new TargetOptions(server.link(), server.user2(), d.profile(), false, null,
-                d.peerAddresses(), server.handshakeTimeout(), d.lifetimeProbe(), d.ioTimeout(), d.policy(), reports)
+                d.peerAddresses(), server.handshakeTimeout(), d.lifetimeProbe(), IO_TIMEOUT, d.policy(), reports)
                 .withUdpLifetime(udpLifetime);
         long start = System.nanoTime();
         Report report = ConformanceRunner.run(o, Selection.parse(selection), console);
