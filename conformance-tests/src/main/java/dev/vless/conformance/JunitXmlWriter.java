@@ -145,6 +145,9 @@ public final class JunitXmlWriter {
             case NOT_APPLICABLE:
                 skipped(b, "not applicable" + (first.isEmpty() ? "" : ": " + first));
                 return;
+            case NOT_OBSERVABLE:
+                skipped(b, "not observable" + (first.isEmpty() ? "" : ": " + first));
+                return;
             default:
                 skipped(b, c.verdict().name() + (first.isEmpty() ? "" : ": " + first));
         }

@@ -56,6 +56,8 @@ final class SampleReports {
         cases.add(c("VER-3 · v0 requests are refused", List.of("VER-3"), Verdict.NOT_APPLICABLE,
                 "needs a second user (--user2)", 0, 0, Map.of(), List.of()));
         cases.add(c("harness · pre-flight", List.of(), Verdict.PASS, null, 7, 15_000, Map.of(), List.of()));
+        cases.add(c("LIF-6 · a dialed entry expires", List.of("LIF-6"), Verdict.NOT_OBSERVABLE,
+                "the target maps endpoint-independently", 8, 15_100, Map.of(), List.of("+0.0 udp")));
         Map<String, String> classification = new LinkedHashMap<>();
         classification.put("mapping", "EIM");
         classification.put("filtering", "EIF");
@@ -69,7 +71,7 @@ final class SampleReports {
                 "vless://a684455c-b14f-11ea-bf0d-42010aaa0003@127.0.0.1:10086?security=tls&sni=example.com#it's",
                 "v0", "must+should", "2026-12-06T08:57:13.123456Z", 75_300, passed,
                 summary(Map.of("PASS", 1, "FAIL", 1, "WARN", 1, "ERROR", 1, "BLOCKED", 1, "TARGET_DOWN", 1,
-                        "NOT_APPLICABLE", 1, "INFORMATIONAL", 1, "UNCOVERED", 1)),
+                        "NOT_APPLICABLE", 1, "INFORMATIONAL", 1, "NOT_OBSERVABLE", 1, "UNCOVERED", 1)),
                 classification, List.of(cause, death),
                 List.of("0.0 s pre-flight passed: v0 handshake & echo", "14.0 s target stopped serving <refused>"),
                 unchecked, rules(), cases);
@@ -88,7 +90,9 @@ final class SampleReports {
                 rule("NAT-2", "MUST", Verdict.PASS, null, "NAT-2 · one mapping per source"),
                 rule("NAT-3", "MUST", Verdict.INFORMATIONAL, null, "NAT-3 · filtering class"),
                 rule("ERR-2", "SHOULD", Verdict.ERROR, "harness: Connection reset",
-                        "ERR-2 · bad input waits for the deadline"));
+                        "ERR-2 · bad input waits for the deadline"),
+                rule("LIF-6", "MUST", Verdict.NOT_OBSERVABLE, "the target maps endpoint-independently",
+                        "LIF-6 · a dialed entry expires"));
     }
 
     private static Report.RuleResult rule(String id, String level, Verdict v, String note, String theCase) {
