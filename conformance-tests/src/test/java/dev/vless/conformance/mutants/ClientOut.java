@@ -24,10 +24,24 @@ final class ClientOut {
 
     /** {@code prefix}: bytes that go out once, right before the first message (the v0 response header), or null. */
     ClientOut(Socket socket, byte[] prefix, String name) {
+        this(socket, prefix, name, true);
+    }
+
+    /** As above; with {@code startNow} false, nothing is written until {@link #start()}. */
+    ClientOut(Socket socket, byte[] prefix, String name, boolean startNow) {
         this.socket = socket;
         this.prefix = prefix;
-        Thread writer = new Thread(this::drain, name);
+        this.writer = new Thread(this::drain, name);
         writer.setDaemon(true);
+        if (startNow) {
+            writer.start();
+        }
+    }
+
+    private final Thread writer;
+
+    /** Starts writing what was queued. */
+    void start() {
         writer.start();
     }
 

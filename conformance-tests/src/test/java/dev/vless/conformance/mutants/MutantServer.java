@@ -432,7 +432,7 @@ public final class MutantServer implements Closeable {
         final ClientOut out;
 
         CrumfursConn(Socket client) {
-            out = new ClientOut(client, null, "mutant-crumfurs-out");
+            out = new ClientOut(client, null, "mutant-crumfurs-out", false);
         }
 
         void deliver(InetSocketAddress source, byte[] datagram) {
@@ -450,15 +450,19 @@ public final class MutantServer implements Closeable {
     private void crumfurs(Socket client, VlessRequest req, byte[] rest) throws IOException {
         NatContext ctx = contexts.computeIfAbsent(contextKey(req.user(), client.getInetAddress()),
                 k -> new NatContext(this));
-        if (fault != Fault.NO_ACK) {
-            client.getOutputStream().write(0x14); // before any UMFURS can be queued (CRF-1)
-        }
         if (fault == Fault.CLOSES_AFTER_ACK) {
+            client.getOutputStream().write(0x14);
             quietClose(client);
             return;
         }
+        // The acknowledgement is queued first and the channel attached before anything is written: a datagram that
+        // arrives once the client has seen 0x14 finds the channel, and its UMFURS follows the 0x14 (CRF-1).
         CrumfursConn c = new CrumfursConn(client);
+        if (fault != Fault.NO_ACK) {
+            c.out.offer(new byte[] {0x14});
+        }
         ctx.attach(c);
+        c.out.start();
         try {
             if (fault == Fault.JUNK_CLOSES && rest.length > 0) {
                 return;

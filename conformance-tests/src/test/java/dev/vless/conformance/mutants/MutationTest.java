@@ -134,6 +134,24 @@ class MutationTest {
             assertThat(run.report.unchecked()).as(run.console).isNull();
             assertThat(failed).as(run.console).isEmpty();
         }
+        // The lifetime group at the short lifetime the lifetime rows use, endpoint-independent and per-destination
+        // (where LIF-6 can be seen): no FAIL, no WARN.
+        for (boolean perDestination : new boolean[] {false, true}) {
+            try (MutantServer server = MutantServer.start(null, SHORT_LIFETIME, perDestination)) {
+                Run run = run(server, "lifetime", SHORT_LIFETIME);
+                List<String> bad = run.report.rules().stream().filter(r -> r.verdict() == Verdict.FAIL
+                        || r.verdict() == Verdict.ERROR || r.verdict() == Verdict.WARN).map(r -> r.id() + " "
+                        + r.verdict() + ": " + r.note()).toList();
+                System.out.println("Mutation testing: clean " + (perDestination ? "per-destination" : "endpoint-"
+                        + "independent") + " mutant through lifetime (" + SHORT_LIFETIME.toSeconds() + " s) in "
+                        + run.seconds() + " s: " + run.report.summary() + (bad.isEmpty() ? "" : ": " + bad));
+                assertThat(bad).as(run.console).isEmpty();
+                if (perDestination) {
+                    assertThat(run.report.rules()).filteredOn(r -> r.id().equals("LIF-6")).singleElement()
+                            .satisfies(r -> assertThat(r.verdict()).isEqualTo(Verdict.PASS));
+                }
+            }
+        }
     }
 
     private void check(Row row, boolean lifetime) throws Exception {
