@@ -647,7 +647,7 @@ class BadInputCases {
             String first = failures.get(0).getMessage();
             int colon = first.indexOf(':');
             throw new AssertionError((colon > 0 ? first.substring(0, colon) + ": " : "") + failures.size() + " of "
-                    + all.size() + " inputs were not refused:\n"
+                    + all.size() + " inputs were not refused as the rule says:\n"
                     + failures.stream().map(AssertionError::getMessage).collect(Collectors.joining("\n")));
         }
     }
