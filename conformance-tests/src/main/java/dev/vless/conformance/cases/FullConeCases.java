@@ -171,16 +171,7 @@ class FullConeCases {
     @Tag("NAT-4")
     @DisplayName("NAT-4 · three destinations on different addresses and ports see one mapped address (EIM)")
     void endpointIndependentMapping(Harness h) throws Exception {
-        Context main = Context.main(h);
-        main.crumfurs(h);
-        List<InetAddress> hosts = distinctPeers(h);
-        List<InetSocketAddress> seen = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            UdpPeer r = h.udpPeer(new InetSocketAddress(hosts.get(i % hosts.size()), 0));
-            byte[] payload = bytes("EIM: to destination " + (i + 1));
-            main.udp(h, r.address(), payload);
-            seen.add(mapped(h, r, payload));
-        }
+        List<InetSocketAddress> seen = threeNewDestinations(h, "EIM");
         if (new LinkedHashSet<>(seen).size() != 1) {
             throw Expect.violation(NAT_4, "one mapped address for all three destinations",
                     "they saw " + seen.stream().map(NatClassificationCases::addr).toList()
@@ -193,16 +184,8 @@ class FullConeCases {
     @Tag("NAT-10")
     @DisplayName("NAT-5 · NAT-10 · new destinations on three addresses: one socket or one each (reported), and one mapped IP for all")
     void mappingPolicyAndMappedIp(Harness h) throws Exception {
-        Context main = Context.main(h);
-        main.crumfurs(h);
         List<InetAddress> hosts = distinctPeers(h);
-        List<InetSocketAddress> seen = new ArrayList<>();
-        for (int i = 0; i < 3; i++) {
-            UdpPeer r = h.udpPeer(new InetSocketAddress(hosts.get(i % hosts.size()), 0));
-            byte[] payload = bytes("NAT-5: to new destination " + (i + 1));
-            main.udp(h, r.address(), payload);
-            seen.add(mapped(h, r, payload));
-        }
+        List<InetSocketAddress> seen = threeNewDestinations(h, "NAT-5");
         long ports = seen.stream().map(InetSocketAddress::getPort).distinct().count();
         h.fact("nat.newDestination", ports == 1 ? "the context's socket (endpoint-independent, NAT-4)"
                 : ports + " sockets for 3 destinations (per-destination, NAT-5)");
@@ -215,6 +198,24 @@ class FullConeCases {
         }
         // On one machine every route leaves from the same address: a socket bound to the wildcard passes here too.
         h.log().note("every destination saw " + seen.get(0).getAddress().getHostAddress());
+    }
+
+    /**
+     * The main context (its CRUMFURS open first) sends to three new destinations on the distinct peer addresses: the
+     * mapped address each saw.
+     */
+    private static List<InetSocketAddress> threeNewDestinations(Harness h, String label) throws Exception {
+        Context main = Context.main(h);
+        main.crumfurs(h);
+        List<InetAddress> hosts = distinctPeers(h);
+        List<InetSocketAddress> seen = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            UdpPeer r = h.udpPeer(new InetSocketAddress(hosts.get(i % hosts.size()), 0));
+            byte[] payload = bytes(label + ": to destination " + (i + 1));
+            main.udp(h, r.address(), payload);
+            seen.add(mapped(h, r, payload));
+        }
+        return seen;
     }
 
     @Test

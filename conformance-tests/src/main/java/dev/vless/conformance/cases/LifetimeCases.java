@@ -66,10 +66,10 @@ class LifetimeCases {
     @DisplayName("LIF-1 · a connection that only receives, for longer than the lifetime, keeps its mapping and then sends from it")
     void receiveOnlyConnectionKeepsMapping(Harness h) throws Exception {
         Duration lifetime = lifetime(h);
-        Context ctx = context(h);
-        UdpPeer a = h.udpPeer(0);
-        UdpConnection c = ctx.udp(h, a.address(), ascii("LIF-1: the only outbound datagram"));
-        InetSocketAddress mapped = firstMapping(h, a);
+        Flow f = open(h, context(h), "LIF-1: the only outbound datagram");
+        UdpPeer a = f.peer();
+        UdpConnection c = f.connection();
+        InetSocketAddress mapped = f.mapped();
         long start = System.nanoTime();
         long every = lifetime.toNanos() / 4;
         long end = start + lifetime.toNanos() + late(lifetime).toNanos() + every;
@@ -104,10 +104,10 @@ class LifetimeCases {
     @DisplayName("LIF-1 · a connection silent for just under the lifetime keeps its mapping: the remote reaches it")
     void silentConnectionKeepsMapping(Harness h) throws Exception {
         Duration lifetime = lifetime(h);
-        Context ctx = context(h);
-        UdpPeer a = h.udpPeer(0);
-        UdpConnection c = ctx.udp(h, a.address(), ascii("LIF-1: before the silence"));
-        InetSocketAddress mapped = firstMapping(h, a);
+        Flow f = open(h, context(h), "LIF-1: before the silence");
+        UdpPeer a = f.peer();
+        UdpConnection c = f.connection();
+        InetSocketAddress mapped = f.mapped();
         // Silent for less than the lifetime: LIF-5 lets the server close a connection silent for the lifetime.
         Duration silence = lifetime.minus(early(lifetime));
         Expect.silentAndOpen(c, silence, LIF_1 + " (the connection must stay open while silent for "
@@ -168,12 +168,11 @@ class LifetimeCases {
         }
         h.fact("lifetime.LIF-2", scope);
         Context ctx = context(h);
-        UdpPeer a = h.udpPeer(0);
-        byte[] out = ascii("LIF-2: before the connection closes");
-        UdpConnection c = ctx.udp(h, a.address(), out);
-        InetSocketAddress mapped = mappingOf(h, a, out);
+        Flow f = open(h, ctx, "LIF-2: before the connection closes");
+        UdpPeer a = f.peer();
+        InetSocketAddress mapped = f.mapped();
         long lastOutbound = System.nanoTime();
-        c.close();
+        f.connection().close();
         sleepUntil(lastOutbound + idle.toNanos());
         byte[] again = ascii("LIF-2: a new connection after " + idle.toMillis() + " ms");
         ctx.udp(h, a.address(), again);
@@ -195,10 +194,7 @@ class LifetimeCases {
     @DisplayName("LIF-5 · a command-2 connection silent for the lifetime is closed, not before")
     void silentConnectionIsClosed(Harness h) throws Exception {
         Duration lifetime = lifetime(h);
-        Context ctx = context(h);
-        UdpPeer a = h.udpPeer(0);
-        UdpConnection c = ctx.udp(h, a.address(), ascii("LIF-5: the only datagram"));
-        firstMapping(h, a);
+        UdpConnection c = open(h, context(h), "LIF-5: the only datagram").connection();
         long last = System.nanoTime();
         Duration allowed = lifetime.plus(late(lifetime));
         Outcome o = c.await(allowed.plusSeconds(1));
@@ -260,10 +256,10 @@ class LifetimeCases {
     void releasedPortCoolsDown(Harness h) throws Exception {
         Duration lifetime = lifetime(h);
         Context ctx = context(h);
-        UdpPeer a = h.udpPeer(0);
-        byte[] out = ascii("LIF-7: the socket's only datagram");
-        UdpConnection c = ctx.udp(h, a.address(), out);
-        InetSocketAddress old = mappingOf(h, a, out);
+        Flow f = open(h, ctx, "LIF-7: the socket's only datagram");
+        UdpPeer a = f.peer();
+        UdpConnection c = f.connection();
+        InetSocketAddress old = f.mapped();
         if (!isLocal(old)) {
             throw Expect.notObservable("the target's mapped address " + old + " is not an address of this machine,"
                     + " so the harness cannot see whether its port stays bound");
@@ -340,16 +336,16 @@ class LifetimeCases {
         return c;
     }
 
-    /** The source of the first datagram the case's connection sent to {@code a}. */
-    private static InetSocketAddress firstMapping(Harness h, UdpPeer a) throws Exception {
-        UdpPeer.Datagram d = h.awaitDatagram(a, h.target().ioTimeout());
-        if (d == null) {
-            String ended = h.endedConnections();
-            throw Expect.blocked("UDP-3", "the case's first datagram to reach " + a.address(), "nothing within "
-                    + h.target().ioTimeout().toMillis() + " ms" + (ended != null ? "; " + ended + refusedContext()
-                    : ""));
-        }
-        return d.source();
+    /** A command-2 connection of a case, its remote, and the server's address as the remote saw it. */
+    private record Flow(UdpPeer peer, UdpConnection connection, InetSocketAddress mapped) {
+    }
+
+    /** A connection of {@code ctx} to a new peer, {@code first} its first datagram, and where that came from. */
+    private static Flow open(Harness h, Context ctx, String first) throws Exception {
+        UdpPeer a = h.udpPeer(0);
+        byte[] out = ascii(first);
+        UdpConnection c = ctx.udp(h, a.address(), out);
+        return new Flow(a, c, mappingOf(h, a, out));
     }
 
     /** The source of the datagram {@code payload} as {@code a} received it. */
