@@ -7,6 +7,18 @@ public enum DropReason {
     NO_RECEIVER,
     /** The client connection or CRUMFURS had more unsent bytes than the limit (DLV-5). */
     CLIENT_BACKLOG,
+    /**
+     * The client connections and CRUMFURS of the datagram's NAT context together had more unsent bytes than
+     * {@code --max-unsent-bytes-per-context}.
+     */
+    CONTEXT_BACKLOG,
+    /** All client connections of the server together had more unsent bytes than {@code --max-unsent-bytes-total}. */
+    SERVER_BACKLOG,
+    /**
+     * The JVM had more direct memory in use than {@code --max-direct-memory}: the datagram was dropped rather than
+     * copied into a new buffer, so that no event loop waits at the JVM's limit.
+     */
+    DIRECT_MEMORY,
     /** The UDP socket could not take more outbound datagrams. */
     SOCKET_BACKLOG,
     /** Larger than the socket can send or the configured maximum (UDP-5). */

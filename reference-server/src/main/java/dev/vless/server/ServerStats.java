@@ -25,6 +25,8 @@ import java.util.stream.Collectors;
  * @param liveContexts         NAT contexts now
  * @param liveSockets          UDP sockets now (context and v0)
  * @param liveMappings         dialed plus heard entries now
+ * @param clientPauses         times a client connection stopped being read because its UDP socket was full
+ * @param unsentBytes          bytes queued toward clients and not yet written, now
  */
 public record ServerStats(
         long connectionsAccepted,
@@ -43,7 +45,9 @@ public record ServerStats(
         Map<DropReason, Long> drops,
         long liveContexts,
         long liveSockets,
-        long liveMappings) {
+        long liveMappings,
+        long clientPauses,
+        long unsentBytes) {
 
     /** Copies the drop counts. */
     public ServerStats {
@@ -68,6 +72,6 @@ public record ServerStats(
                 + fallbacks + " refused-destinations=" + destinationsRefused + " | datagrams in=" + datagramsIn
                 + " out=" + datagramsOut + " umfurs=" + umfursSent + " | drops " + (dropText.isEmpty() ? "none"
                 : dropText) + " | live contexts=" + liveContexts + " sockets=" + liveSockets + " mappings="
-                + liveMappings;
+                + liveMappings + " | backpressure client-pauses=" + clientPauses + " unsent-bytes=" + unsentBytes;
     }
 }

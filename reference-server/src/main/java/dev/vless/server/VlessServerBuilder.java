@@ -36,6 +36,10 @@ public final class VlessServerBuilder {
     private int maxSocketsPerContext = 64;
     private int maxUdpConnectionsPerContext = 256;
     private int maxUnsentBytes = 1 << 20;
+    private long maxUnsentBytesPerContext = DEFAULT_MAX_UNSENT_BYTES_PER_CONTEXT;
+    /** -1 until set: then derived from the JVM's direct memory limit when the configuration is built. */
+    private long maxUnsentBytesTotal = -1;
+    private long maxDirectMemory = -1;
     private int maxContextsPerUser = 8;
     private int maxDatagramSize = 65535;
     private InetSocketAddress fallback;
@@ -154,6 +158,34 @@ public final class VlessServerBuilder {
         return this;
     }
 
+    /**
+     * Unsent bytes toward all clients of one NAT context together (default 16 MiB): with the default 8 contexts a
+     * user can hold at most 128 MiB of the server's memory, however many connections it opens.
+     */
+    public VlessServerBuilder maxUnsentBytesPerContext(long n) {
+        this.maxUnsentBytesPerContext = atLeast(n, 65536, "max unsent bytes per context");
+        return this;
+    }
+
+    /** Unsent bytes toward all clients of the server together (default: a quarter of the JVM's direct memory). */
+    public VlessServerBuilder maxUnsentBytesTotal(long n) {
+        this.maxUnsentBytesTotal = atLeast(n, 65536, "max unsent bytes total");
+        return this;
+    }
+
+    /**
+     * Direct memory in use by the JVM above which datagrams toward clients are dropped (default: three quarters of
+     * the JVM's limit; 0 for no check). At the JVM's limit an allocation waits for garbage collection, stalling an
+     * event loop; this keeps the server below it.
+     */
+    public VlessServerBuilder maxDirectMemory(long n) {
+        if (n != 0) {
+            atLeast(n, 1 << 20, "max direct memory");
+        }
+        this.maxDirectMemory = n;
+        return this;
+    }
+
     /** The most NAT contexts (client IPs) per UUID. */
     public VlessServerBuilder maxContextsPerUser(int n) {
         this.maxContextsPerUser = atLeast(n, 1, "max contexts per user");
@@ -223,6 +255,9 @@ public final class VlessServerBuilder {
         }
         return new VlessServerConfig(listenAddress, users, tls, mappingPolicy, udpLifetime, handshakeTimeout, coolDown,
                 maxConnections, maxTableEntries, maxSocketsPerContext, maxUdpConnectionsPerContext, maxUnsentBytes,
+                maxUnsentBytesPerContext,
+                maxUnsentBytesTotal >= 0 ? maxUnsentBytesTotal : defaultMaxUnsentBytesTotal(),
+                maxDirectMemory >= 0 ? maxDirectMemory : defaultMaxDirectMemory(),
                 maxContextsPerUser, maxDatagramSize, fallback,
                 destinations != null ? destinations : DestinationFilter.secureDefault(), outboundIpv4, outboundIpv6,
                 statsInterval, ioThreads, nativeTransport);
@@ -239,6 +274,26 @@ public final class VlessServerBuilder {
             throw new IllegalArgumentException(what + ": " + d + " (expected: positive)");
         }
         return d;
+    }
+
+    /** Default of {@link #maxUnsentBytesPerContext}: 16 MiB. */
+    public static final long DEFAULT_MAX_UNSENT_BYTES_PER_CONTEXT = 16L << 20;
+
+    /** A quarter of the JVM's direct memory limit, at least 64 MiB. */
+    public static long defaultMaxUnsentBytesTotal() {
+        return Math.max(64L << 20, io.netty.util.internal.PlatformDependent.maxDirectMemory() / 4);
+    }
+
+    /** Three quarters of the JVM's direct memory limit. */
+    public static long defaultMaxDirectMemory() {
+        return io.netty.util.internal.PlatformDependent.maxDirectMemory() / 4 * 3;
+    }
+
+    private static long atLeast(long n, long min, String what) {
+        if (n < min) {
+            throw new IllegalArgumentException(what + ": " + n + " (expected: at least " + min + ")");
+        }
+        return n;
     }
 
     private static int atLeast(int n, int min, String what) {

@@ -24,6 +24,11 @@ import java.util.UUID;
  * @param maxSocketsPerContext   UDP sockets per context (LIM-1)
  * @param maxUdpConnectionsPerContext open command-2 connections per context (LIM-1)
  * @param maxUnsentBytes         unsent bytes per connection or CRUMFURS before datagrams are dropped (DLV-5)
+ * @param maxUnsentBytesPerContext unsent bytes toward the clients of one NAT context, summed, before datagrams for
+ *                               them are dropped; bounds a user at this times {@code maxContextsPerUser}
+ * @param maxUnsentBytesTotal    unsent bytes toward all clients of the server before datagrams are dropped
+ * @param maxDirectMemory        direct memory in use by the JVM above which datagrams toward clients are dropped
+ *                               rather than allocated, so that no allocation waits for the JVM's limit; 0 for no check
  * @param maxContextsPerUser     NAT contexts per UUID (LIM-1)
  * @param maxDatagramSize        largest UDP payload relayed; larger ones are dropped and counted (UDP-5)
  * @param fallback               where bad input is handed, or {@code null} to discard until the deadline (ERR-2)
@@ -47,6 +52,9 @@ public record VlessServerConfig(
         int maxSocketsPerContext,
         int maxUdpConnectionsPerContext,
         int maxUnsentBytes,
+        long maxUnsentBytesPerContext,
+        long maxUnsentBytesTotal,
+        long maxDirectMemory,
         int maxContextsPerUser,
         int maxDatagramSize,
         InetSocketAddress fallback,

@@ -260,9 +260,9 @@ public class NatContextBenchmark extends BenchmarkBase {
         }
 
         @Override
-        public boolean deliver(DatagramPacket packet) {
+        public dev.vless.server.DropReason deliver(DatagramPacket packet) {
             packet.release();
-            return true;
+            return null;
         }
 
         @Override
@@ -274,9 +274,9 @@ public class NatContextBenchmark extends BenchmarkBase {
     /** A CRUMFURS without a client behind it: delivery releases. */
     private static final class StubCrumfurs implements CrumfursSink {
         @Override
-        public boolean deliver(DatagramPacket packet) {
+        public dev.vless.server.DropReason deliver(DatagramPacket packet) {
             packet.release();
-            return true;
+            return null;
         }
 
         @Override

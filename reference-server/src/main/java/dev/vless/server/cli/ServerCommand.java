@@ -193,6 +193,24 @@ public final class ServerCommand {
                         + "are dropped and counted; at least 65536 (default: ${DEFAULT-VALUE} = 1 MiB).")
         int maxUnsentBytes = 1 << 20;
 
+        @Option(names = "--max-unsent-bytes-per-context", paramLabel = "BYTES",
+                description = "Bytes waiting to reach the clients of one NAT context, all its connections and its "
+                        + "CRUMFURS together, before datagrams for them are dropped and counted (context_backlog); "
+                        + "a user holds at most this times --max-contexts-per-user "
+                        + "(default: ${DEFAULT-VALUE} = 16 MiB).")
+        long maxUnsentBytesPerContext = 16L << 20;
+
+        @Option(names = "--max-unsent-bytes-total", paramLabel = "BYTES",
+                description = "Bytes waiting to reach all clients of the server before datagrams are dropped and "
+                        + "counted (server_backlog) (default: a quarter of the JVM's direct memory, at least 64 MiB).")
+        Long maxUnsentBytesTotal;
+
+        @Option(names = "--max-direct-memory", paramLabel = "BYTES",
+                description = "Direct memory in use above which datagrams toward clients are dropped and counted "
+                        + "(direct_memory) instead of allocated; 0 disables the check (default: three quarters of "
+                        + "the JVM's direct memory, -XX:MaxDirectMemorySize).")
+        Long maxDirectMemory;
+
         @Option(names = "--max-contexts-per-user", paramLabel = "N",
                 description = "NAT contexts (client IPs) per user ID; UDP requests beyond it are closed "
                         + "(default: ${DEFAULT-VALUE}).")
@@ -377,6 +395,13 @@ public final class ServerCommand {
         set("--max-udp-connections-per-context",
                 () -> b.maxUdpConnectionsPerContext(limits.maxUdpConnectionsPerContext));
         set("--max-unsent-bytes", () -> b.maxUnsentBytes(limits.maxUnsentBytes));
+        set("--max-unsent-bytes-per-context", () -> b.maxUnsentBytesPerContext(limits.maxUnsentBytesPerContext));
+        if (limits.maxUnsentBytesTotal != null) {
+            set("--max-unsent-bytes-total", () -> b.maxUnsentBytesTotal(limits.maxUnsentBytesTotal));
+        }
+        if (limits.maxDirectMemory != null) {
+            set("--max-direct-memory", () -> b.maxDirectMemory(limits.maxDirectMemory));
+        }
         set("--max-contexts-per-user", () -> b.maxContextsPerUser(limits.maxContextsPerUser));
         set("--max-datagram-size", () -> b.maxDatagramSize(udp.maxDatagramSize));
         set("--io-threads", () -> b.ioThreads(operations.ioThreads));

@@ -50,9 +50,18 @@ public final class BatchedFlush implements Runnable {
      * loopback). A connection idle for the interval flushes at once, so sparse traffic waits for nothing.
      */
     public BatchedFlush(Channel channel, long minIntervalNanos) {
+        this(channel, minIntervalNanos, null);
+    }
+
+    /** As {@link #BatchedFlush(Channel, long)}, running {@code afterFlush} (if not null) after every flush. */
+    public BatchedFlush(Channel channel, long minIntervalNanos, Runnable afterFlush) {
         this.channel = channel;
         this.minIntervalNanos = minIntervalNanos;
+        this.afterFlush = afterFlush;
     }
+
+    /** Run after each flush, for those who count what is still queued; may be null. */
+    private final Runnable afterFlush;
 
     /** Call from any thread after each {@code channel.write}: a flush follows it on the channel's event loop. */
     public void afterWrite() {
@@ -80,6 +89,9 @@ public final class BatchedFlush implements Runnable {
         }
         if (minIntervalNanos == 0) {
             channel.flush();
+            if (afterFlush != null) {
+                afterFlush.run();
+            }
             return;
         }
         long now = System.nanoTime();
@@ -99,5 +111,8 @@ public final class BatchedFlush implements Runnable {
     private void flushNow(long now) {
         lastFlushNanos = now;
         channel.flush();
+        if (afterFlush != null) {
+            afterFlush.run();
+        }
     }
 }

@@ -25,6 +25,10 @@ public final class ServerMetrics {
     public final LongAdder liveContexts = new LongAdder();
     public final LongAdder liveSockets = new LongAdder();
     public final LongAdder liveMappings = new LongAdder();
+    /** Client connections whose reading was paused because their UDP socket could not take more. */
+    public final LongAdder clientPauses = new LongAdder();
+    /** Bytes queued toward clients, over every connection and CRUMFURS; read on every datagram against the cap. */
+    public final java.util.concurrent.atomic.AtomicLong unsentBytes = new java.util.concurrent.atomic.AtomicLong();
     private final LongAdder[] drops = new LongAdder[DropReason.values().length];
 
     /** Creates zeroed counters. */
@@ -48,6 +52,7 @@ public final class ServerMetrics {
         return new ServerStats(connectionsAccepted.sum(), connectionsOpen.sum(), connectionsRefused.sum(),
                 tcpRequests.sum(), udpRequests.sum(), crumfursRequests.sum(), badInput.sum(), handshakeTimeouts.sum(),
                 fallbacks.sum(), destinationsRefused.sum(), datagramsIn.sum(), datagramsOut.sum(), umfursSent.sum(),
-                d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum());
+                d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum(),
+                clientPauses.sum(), unsentBytes.get());
     }
 }

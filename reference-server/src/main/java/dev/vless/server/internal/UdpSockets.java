@@ -29,6 +29,19 @@ public final class UdpSockets {
     /** Receive buffer per read: room for the largest datagram, so nothing is ever truncated (UDP-4). */
     public static final int RECEIVE_BUFFER = 65536;
 
+    /**
+     * The most bytes a UDP socket may have queued in Netty before datagrams for it are dropped (SOCKET_BACKLOG).
+     * Client connections stop being read once their socket passes its high water mark (512 KiB), so only what the
+     * clients' reads already decoded lands above it; this bounds even that.
+     */
+    public static final long MAX_QUEUED_BYTES = 4L << 20;
+
+    /** Whether {@code ch} has more queued than {@link #MAX_QUEUED_BYTES}. */
+    public static boolean overQueueLimit(io.netty.channel.Channel ch) {
+        io.netty.channel.ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+        return out != null && out.totalPendingWriteBytes() > MAX_QUEUED_BYTES;
+    }
+
     /** The JDK channel under an NIO datagram channel, kept by {@link Transport} so that empty datagrams can be sent. */
     static final AttributeKey<java.nio.channels.DatagramChannel> JDK_CHANNEL =
             AttributeKey.valueOf(UdpSockets.class, "jdkChannel");

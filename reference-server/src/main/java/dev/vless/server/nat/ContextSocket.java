@@ -18,6 +18,16 @@ final class ContextSocket {
     volatile long lastOutboundNanos;
     /** Set once the socket left the context and only waits out its cool-down (LIF-7). Context loop only. */
     boolean released;
+    /** What to run once the socket can take datagrams again: paused client connections. Context loop only. */
+    final java.util.ArrayDeque<Runnable> waitingForWritable = new java.util.ArrayDeque<>();
+
+    /** Runs what waited for the socket to drain (or to close: then the waiters find out by sending). */
+    void wakeWaiters() {
+        Runnable r;
+        while ((r = waitingForWritable.poll()) != null) {
+            r.run();
+        }
+    }
 
     ContextSocket(ChannelFuture bound, boolean ipv6, long now) {
         this.bound = bound;

@@ -42,21 +42,29 @@ public final class Mapping {
     }
 
     /**
-     * Sends {@code payload} to the target, taking it over. Refreshes the socket and the dialed entry (LIF-4). Drops
-     * and counts a datagram the socket cannot take.
+     * Sends {@code payload} to the target, taking it over. Refreshes the socket and the dialed entry (LIF-4). A
+     * datagram is dropped and counted only when the socket is closed or over {@link UdpSockets#MAX_QUEUED_BYTES}; past
+     * the socket's high water mark it is still queued, and the caller stops reading its client.
+     *
+     * @return whether the socket can take more; if not, stop reading the client until {@link #whenWritable}
      */
-    public void send(ByteBuf payload) {
+    public boolean send(ByteBuf payload) {
         int max = socket.ipv6 ? dev.vless.codec.udp.UdpFrame.MAX_IPV6_PAYLOAD
                 : dev.vless.codec.udp.UdpFrame.MAX_IPV4_PAYLOAD;
         if (payload.readableBytes() > max) {
             payload.release();
             metrics.drop(DropReason.OVERSIZE);
-            return;
+            return true;
         }
-        if (!socket.channel.isActive() || !socket.channel.isWritable()) {
+        if (!socket.channel.isActive()) {
             payload.release();
-            metrics.drop(socket.channel.isActive() ? DropReason.SOCKET_BACKLOG : DropReason.SEND_FAILED);
-            return;
+            metrics.drop(DropReason.SEND_FAILED);
+            return true;
+        }
+        if (UdpSockets.overQueueLimit(socket.channel)) {
+            payload.release();
+            metrics.drop(DropReason.SOCKET_BACKLOG);
+            return false;
         }
         long now = System.nanoTime();
         socket.lastOutboundNanos = now;
@@ -73,6 +81,20 @@ public final class Mapping {
             // what this connection wrote before, so that the empty one cannot overtake it.
             socket.channel.flush();
             UdpSockets.send(socket.channel, payload, target).addListener(onSent);
+        }
+        return socket.channel.isWritable();
+    }
+
+    /** Runs {@code r} on the socket's event loop once the socket can take datagrams again (at once if it can). */
+    public void whenWritable(Runnable r) {
+        if (!socket.channel.eventLoop().inEventLoop()) {
+            socket.channel.eventLoop().execute(() -> whenWritable(r));
+            return;
+        }
+        if (socket.channel.isWritable() || !socket.channel.isActive()) {
+            r.run();
+        } else {
+            socket.waitingForWritable.add(r);
         }
     }
 }

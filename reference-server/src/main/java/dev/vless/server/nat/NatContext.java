@@ -64,6 +64,8 @@ public final class NatContext {
     private ContextSocket ipv6Socket;
     private final Map<UdpFlow, ContextSocket> flowSockets = new IdentityHashMap<>();
     private CrumfursSink crumfurs;
+    /** Bytes queued toward this context's connections and CRUMFURS, against its cap. */
+    private final dev.vless.server.internal.UnsentTotal unsent;
     private boolean closed;
     private final ScheduledFuture<?> sweep;
 
@@ -75,6 +77,7 @@ public final class NatContext {
         this.settings = settings;
         this.metrics = metrics;
         this.transport = transport;
+        this.unsent = new dev.vless.server.internal.UnsentTotal(settings.maxUnsentBytesPerContext());
         long every = settings.sweepIntervalNanos();
         this.sweep = loop.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.NANOSECONDS);
     }
@@ -82,6 +85,11 @@ public final class NatContext {
     /** The event loop every method of this context must be called on. */
     public EventLoop executor() {
         return loop;
+    }
+
+    /** The unsent bytes of this context's client connections, which they add to and check before each frame. */
+    public dev.vless.server.internal.UnsentTotal unsent() {
+        return unsent;
     }
 
     boolean isClosed() {
@@ -353,14 +361,16 @@ public final class NatContext {
 
         try {
             if (receiver != null) {
-                if (!receiver.deliver(packet)) {
-                    metrics.drop(DropReason.CLIENT_BACKLOG);
+                DropReason dropped = receiver.deliver(packet);
+                if (dropped != null) {
+                    metrics.drop(dropped);
                 }
             } else if (crumfurs != null) {
-                if (crumfurs.deliver(packet)) {
+                DropReason dropped = crumfurs.deliver(packet);
+                if (dropped == null) {
                     metrics.umfursSent.increment();
                 } else {
-                    metrics.drop(DropReason.CLIENT_BACKLOG);
+                    metrics.drop(dropped);
                 }
             } else {
                 metrics.drop(DropReason.NO_RECEIVER);
@@ -482,6 +492,20 @@ public final class NatContext {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
             received(socket, packet);
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (ctx.channel().isWritable()) {
+                socket.wakeWaiters(); // client connections paused for this socket read on
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            socket.wakeWaiters(); // nothing will drain it any more; the waiters must not stay paused for ever
+            ctx.fireChannelInactive();
         }
 
         @Override

@@ -15,6 +15,7 @@ import java.net.InetAddress;
  * @param maxSockets          sockets per context
  * @param maxFlows            open command-2 connections per context
  * @param maxContextsPerUser  contexts per UUID
+ * @param maxUnsentBytesPerContext unsent bytes toward the clients of one context, summed
  * @param outboundIpv4        IPv4 bind address or {@code null}
  * @param outboundIpv6        IPv6 bind address or {@code null}
  */
@@ -26,6 +27,7 @@ public record NatSettings(
         int maxSockets,
         int maxFlows,
         int maxContextsPerUser,
+        long maxUnsentBytesPerContext,
         InetAddress outboundIpv4,
         InetAddress outboundIpv6) {
 
@@ -33,7 +35,7 @@ public record NatSettings(
     public static NatSettings of(VlessServerConfig c) {
         return new NatSettings(c.mappingPolicy(), c.udpLifetime().toNanos(), c.coolDown().toNanos(),
                 c.maxTableEntries(), c.maxSocketsPerContext(), c.maxUdpConnectionsPerContext(),
-                c.maxContextsPerUser(), c.outboundIpv4(), c.outboundIpv6());
+                c.maxContextsPerUser(), c.maxUnsentBytesPerContext(), c.outboundIpv4(), c.outboundIpv6());
     }
 
     /** How often a context looks for what has expired: often enough to expire within a quarter lifetime. */

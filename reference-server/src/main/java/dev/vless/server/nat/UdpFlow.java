@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.server.nat;
 
+import dev.vless.server.DropReason;
 import io.netty.channel.socket.DatagramPacket;
 import java.net.InetSocketAddress;
 
@@ -28,9 +29,10 @@ public interface UdpFlow {
     /**
      * Hands a datagram from the target to the client. The flow takes over the packet and releases it.
      *
-     * @return whether it was queued; {@code false} when the client's backlog was over the limit (DLV-5)
+     * @return {@code null} when it was queued, else why it was dropped (the context counts it): the client's
+     *         backlog was over a limit (DLV-5), or the connection is closing ({@code NO_RECEIVER})
      */
-    boolean deliver(DatagramPacket packet);
+    DropReason deliver(DatagramPacket packet);
 
     /** The context closes the connection: idle for the lifetime, or evicted by the connection limit. */
     void close(String reason);

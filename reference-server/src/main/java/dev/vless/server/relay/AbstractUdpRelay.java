@@ -18,8 +18,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What both kinds of command-2 connection share: frames from the client go to the target once a socket is ready
- * (held, up to the unsent limit, until then); datagrams for the client go out as frames unless its backlog is over
- * the limit (DLV-5); the client's end of stream closes the connection (UDP-8).
+ * (held, up to the unsent limit, until then); datagrams for the client go out as frames unless its backlog, its
+ * context's or the server's is over the limit (DLV-5, {@link ClientBacklog}); the client's end of stream closes the
+ * connection (UDP-8).
+ *
+ * <p>Toward the target the client is slowed down rather than dropped: once the UDP socket has more queued than its
+ * high water mark (the kernel's send buffer is full), the connection stops reading the client until the socket has
+ * drained, so the client's TCP window, not a drop counter, absorbs a burst.
  */
 abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
 
@@ -36,6 +41,10 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
     final InetSocketAddress target;
     Channel channel;
     private BatchedFlush flush;
+    ClientBacklog backlog;
+    /** Reading the client is paused until the socket drains. Channel loop only. */
+    private boolean paused;
+    private final Runnable resume = this::resume;
     volatile long lastActivityNanos = System.nanoTime();
     private final ArrayDeque<ByteBuf> held = new ArrayDeque<>();
     private int heldBytes;
@@ -51,29 +60,61 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        flush = new BatchedFlush(channel, CLIENT_FLUSH_INTERVAL_NANOS);
+        backlog = new ClientBacklog(channel, runtime);
+        flush = new BatchedFlush(channel, CLIENT_FLUSH_INTERVAL_NANOS, backlog::sync);
         open(ctx);
     }
 
     /** Finds or opens the socket; calls {@link #ready()} on the channel's loop once frames can be sent. */
     abstract void open(ChannelHandlerContext ctx);
 
-    /** Sends one datagram's payload to the target, taking it over. */
-    abstract void send(ByteBuf payload);
+    /**
+     * Sends one datagram's payload to the target, taking it over.
+     *
+     * @return whether the socket can take more now; if not, reading stops until {@link #whenSocketWritable}
+     */
+    abstract boolean send(ByteBuf payload);
+
+    /** Runs {@code r} on the channel's loop once the socket can take more (or has closed). */
+    abstract void whenSocketWritable(Runnable r);
+
+    private void sendOrPause(ByteBuf payload) {
+        if (!send(payload) && !paused) {
+            paused = true;
+            runtime.metrics.clientPauses.increment();
+            channel.config().setAutoRead(false); // what this read already decoded is still sent, then nothing more
+            whenSocketWritable(resume);
+        }
+    }
+
+    private void resume() {
+        if (!channel.eventLoop().inEventLoop()) {
+            channel.eventLoop().execute(resume);
+            return;
+        }
+        if (paused) {
+            paused = false;
+            if (channel.isActive() && ready) {
+                channel.config().setAutoRead(true);
+            }
+        }
+    }
 
     /** The socket is ready: send what was held and read on. */
     final void ready() {
         assert channel.eventLoop().inEventLoop();
         ready = true;
         while (!held.isEmpty()) {
-            send(held.poll());
+            sendOrPause(held.poll());
         }
         heldBytes = 0;
         if (closeWhenReady) {
             channel.close(); // UDP-8, after the frames that came before the end were sent (UDP-3)
             return;
         }
-        channel.config().setAutoRead(true);
+        if (!paused) {
+            channel.config().setAutoRead(true);
+        }
     }
 
     @Override
@@ -87,7 +128,7 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
             payload.release();
             runtime.metrics.drop(DropReason.OVERSIZE);
         } else if (ready) {
-            send(payload);
+            sendOrPause(payload);
         } else if (heldBytes + payload.readableBytes() > runtime.config.maxUnsentBytes()) {
             payload.release();
             runtime.metrics.drop(DropReason.SOCKET_BACKLOG);
@@ -98,18 +139,22 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Writes a datagram to the client as one frame; called from any thread. Takes over {@code content}.
+     * Writes a datagram to the client as one frame; called on the channel's event loop (where the NAT context or the
+     * v0 socket delivers). Takes over {@code content}.
      *
-     * @return whether it was queued; {@code false} when over the client's unsent limit (DLV-5)
+     * @return {@code null} when it was queued, else why it was dropped: over the connection's, the context's or the
+     *         server's unsent limit, or direct memory (DLV-5), or the connection is closing ({@code NO_RECEIVER})
      */
-    final boolean writeFrame(ByteBuf content) {
+    final DropReason writeFrame(ByteBuf content) {
         Channel ch = channel;
         try {
-            if (!ch.isActive() || !ch.isWritable()) {
-                return false;
+            int length = content.readableBytes();
+            DropReason refused = backlog.admit(UdpFrame.HEADER_LENGTH + length);
+            if (refused != null) {
+                logCap(refused);
+                return refused;
             }
             lastActivityNanos = System.nanoTime();
-            int length = content.readableBytes();
             // One right-sized buffer: the 64 KiB receive buffer goes back to the pool at once.
             ByteBuf frame = ch.alloc().ioBuffer(UdpFrame.HEADER_LENGTH + length);
             try {
@@ -122,10 +167,34 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
             beforeFrame(ch);
             ch.write(frame, ch.voidPromise());
             flush.afterWrite(); // one flush per batch of datagrams, not one TCP write each (see BatchedFlush)
-            return true;
+            return null;
         } finally {
             content.release();
         }
+    }
+
+    /** The operator's line for a cap above the connection's own (rate-limited in {@link OperatorLog}). */
+    final void logCap(DropReason reason) {
+        logCap(runtime, channel, reason, backlog);
+    }
+
+    static void logCap(ServerRuntime runtime, Channel channel, DropReason reason, ClientBacklog backlog) {
+        switch (reason) {
+            case CONTEXT_BACKLOG -> runtime.operatorLog.unsentCap(channel, reason, backlog.contextBytes(),
+                    runtime.config.maxUnsentBytesPerContext());
+            case SERVER_BACKLOG -> runtime.operatorLog.unsentCap(channel, reason, runtime.metrics.unsentBytes.get(),
+                    runtime.config.maxUnsentBytesTotal());
+            case DIRECT_MEMORY -> runtime.operatorLog.unsentCap(channel, reason,
+                    dev.vless.server.internal.DirectMemory.used(), runtime.config.maxDirectMemory());
+            default -> {
+            }
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        backlog.sync();
+        ctx.fireChannelWritabilityChanged();
     }
 
     /** A hook for what must precede the first frame (the v0 response header). */
@@ -163,6 +232,7 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        backlog.close();
         handlerRemoved(ctx);
         closed();
         ctx.fireChannelInactive();

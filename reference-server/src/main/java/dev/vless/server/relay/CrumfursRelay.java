@@ -3,6 +3,7 @@ package dev.vless.server.relay;
 
 import dev.vless.codec.CrumfursAck;
 import dev.vless.codec.udp.UmfursEncoder;
+import dev.vless.server.DropReason;
 import dev.vless.server.internal.BatchedFlush;
 import dev.vless.server.internal.ChannelMove;
 import dev.vless.server.internal.UserRegistry;
@@ -36,6 +37,7 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     private final UUID user;
     private Channel channel;
     private BatchedFlush flush;
+    private ClientBacklog backlog;
     private volatile NatContext context;
 
     CrumfursRelay(ServerRuntime runtime, UUID user) {
@@ -46,7 +48,8 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        flush = new BatchedFlush(channel, AbstractUdpRelay.CLIENT_FLUSH_INTERVAL_NANOS);
+        backlog = new ClientBacklog(channel, runtime);
+        flush = new BatchedFlush(channel, AbstractUdpRelay.CLIENT_FLUSH_INTERVAL_NANOS, backlog::sync);
         InetAddress client = ((InetSocketAddress) channel.remoteAddress()).getAddress();
         // On the context's loop every UMFURS is written without a thread hop (see ChannelMove).
         ChannelMove.moveTo(channel, runtime.nat.loopFor(user, client), () -> attach(client));
@@ -56,6 +59,7 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
         channel.config().setAutoRead(true);
         runtime.nat.withContext(user, client, c -> {
             context = c;
+            backlog.joinContext(c.unsent());
             // The acknowledgement goes out only once this channel is the context's CRUMFURS, so that a client that
             // has read 0x14 receives every later UMFURS (an ack written before the attach left a window in which
             // datagrams went to the replaced channel or were dropped). Written from the context's loop, as every
@@ -86,7 +90,14 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        backlog.sync();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        backlog.close();
         NatContext c = context;
         if (c != null) {
             if (c.executor().inEventLoop()) {
@@ -105,14 +116,16 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
     }
 
     @Override
-    public boolean deliver(DatagramPacket packet) {
+    public DropReason deliver(DatagramPacket packet) {
         Channel ch = channel;
         try {
-            if (!ch.isActive() || !ch.isWritable()) {
-                return false; // DLV-5: over the unsent-bytes limit
-            }
             ByteBuf content = packet.content();
             InetSocketAddress source = packet.sender();
+            DropReason refused = backlog.admit(UmfursEncoder.headerLength(source) + content.readableBytes());
+            if (refused != null) {
+                AbstractUdpRelay.logCap(runtime, ch, refused, backlog); // DLV-5
+                return refused;
+            }
             // One right-sized buffer: the 64 KiB receive buffer goes back to the pool at once.
             ByteBuf out = ch.alloc().ioBuffer(UmfursEncoder.headerLength(source) + content.readableBytes());
             try {
@@ -124,7 +137,7 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
             }
             ch.write(out, ch.voidPromise());
             flush.afterWrite(); // one flush per batch of UMFURS, not one TCP write each (see BatchedFlush)
-            return true;
+            return null;
         } finally {
             packet.release();
         }

@@ -54,7 +54,7 @@ final class OperatorLog {
 
     /** The kinds of line; each has its own limit. */
     enum Kind {
-        REFUSED_DESTINATION, UNKNOWN_USER, TLS_FAILED, PLAINTEXT_ON_TLS, TLS_ON_PLAINTEXT
+        REFUSED_DESTINATION, UNKNOWN_USER, TLS_FAILED, PLAINTEXT_ON_TLS, TLS_ON_PLAINTEXT, UNSENT_CAP
     }
 
     private final Map<Kind, LogLimiter> limiters = new EnumMap<>(Kind.class);
@@ -97,6 +97,23 @@ final class OperatorLog {
         write(Kind.TLS_ON_PLAINTEXT, () -> tlsOnPlaintextLine(clientIp(client)));
     }
 
+    /**
+     * A datagram toward a client was dropped because a memory cap above the connection's own was reached. Called
+     * once per such datagram, so it allocates nothing unless a line is written.
+     */
+    void unsentCap(Channel client, dev.vless.server.DropReason reason, long bytes, long cap) {
+        if (!log.isInfoEnabled()) {
+            return;
+        }
+        long heldBack = limiters.get(Kind.UNSENT_CAP).tryAcquire();
+        if (heldBack < 0) {
+            return;
+        }
+        String text = unsentCapLine(clientIp(client), reason, bytes, cap);
+        log.info(heldBack == 0 ? text : text + " (" + heldBack + " more like this since the last such line were not "
+                + "logged)");
+    }
+
     private void write(Kind kind, Supplier<String> line) {
         if (!log.isInfoEnabled()) {
             return;
@@ -126,6 +143,24 @@ final class OperatorLog {
         };
         return "refused destination " + where + " for client " + client + ": " + refusal.kind().label()
                 + " (DST-1); start the server with " + allow + " to allow it";
+    }
+
+    static String unsentCapLine(String client, dev.vless.server.DropReason reason, long bytes, long cap) {
+        String what = switch (reason) {
+            case CONTEXT_BACKLOG -> "the NAT context of client " + client + " has " + bytes
+                    + " bytes waiting to be sent to its connections, over --max-unsent-bytes-per-context " + cap;
+            case SERVER_BACKLOG -> "clients have " + bytes + " bytes waiting to be sent, over "
+                    + "--max-unsent-bytes-total " + cap;
+            default -> "the JVM has " + bytes + " bytes of direct memory in use, over --max-direct-memory " + cap;
+        };
+        String advice = switch (reason) {
+            case CONTEXT_BACKLOG -> "raise --max-unsent-bytes-per-context if this client may read this slowly";
+            case SERVER_BACKLOG -> "raise --max-unsent-bytes-total (and -XX:MaxDirectMemorySize) if clients may read"
+                    + " this slowly";
+            default -> "raise -XX:MaxDirectMemorySize, or --max-direct-memory within it";
+        };
+        return "dropping UDP datagrams for client " + client + ": " + what + " (" + reason.name()
+                .toLowerCase(Locale.ROOT) + "); " + advice;
     }
 
     static String unknownUserLine(String client, UUID user) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.server.relay;
 
+import dev.vless.server.DropReason;
 import dev.vless.server.internal.ChannelMove;
 import dev.vless.server.internal.UserRegistry;
 import dev.vless.server.nat.Mapping;
@@ -44,6 +45,7 @@ final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
         ChannelMove.moveTo(channel, runtime.nat.loopFor(user, client), () ->
                 runtime.nat.withContext(user, client, c -> {
                     context = c;
+                    backlog.joinContext(c.unsent());
                     c.attach(this);
                     if (!channel.isActive()) {
                         c.detach(this);
@@ -55,8 +57,13 @@ final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
     }
 
     @Override
-    void send(ByteBuf payload) {
-        mapping.send(payload);
+    boolean send(ByteBuf payload) {
+        return mapping.send(payload);
+    }
+
+    @Override
+    void whenSocketWritable(Runnable r) {
+        mapping.whenWritable(r);
     }
 
     @Override
@@ -106,7 +113,7 @@ final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
     }
 
     @Override
-    public boolean deliver(DatagramPacket packet) {
+    public DropReason deliver(DatagramPacket packet) {
         return writeFrame(packet.content());
     }
 

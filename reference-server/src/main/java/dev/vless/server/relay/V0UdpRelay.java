@@ -34,6 +34,8 @@ final class V0UdpRelay extends AbstractUdpRelay {
     private boolean headerSent;
     private boolean closing;
     private ScheduledFuture<?> idleCheck;
+    /** The paused connection's resume, run once the socket drains; socket loop only. */
+    private Runnable waitingForWritable;
 
     V0UdpRelay(ServerRuntime runtime, InetSocketAddress target) {
         super(runtime, target);
@@ -47,6 +49,20 @@ final class V0UdpRelay extends AbstractUdpRelay {
                     @Override
                     protected void channelRead0(ChannelHandlerContext c, DatagramPacket packet) {
                         received(packet);
+                    }
+
+                    @Override
+                    public void channelWritabilityChanged(ChannelHandlerContext c) {
+                        if (c.channel().isWritable()) {
+                            wakeWaiter();
+                        }
+                        c.fireChannelWritabilityChanged();
+                    }
+
+                    @Override
+                    public void channelInactive(ChannelHandlerContext c) {
+                        wakeWaiter();
+                        c.fireChannelInactive();
                     }
 
                     @Override
@@ -89,8 +105,9 @@ final class V0UdpRelay extends AbstractUdpRelay {
             packet.release();
         } else {
             try {
-                if (!writeFrame(packet.content())) {
-                    runtime.metrics.drop(DropReason.CLIENT_BACKLOG);
+                DropReason dropped = writeFrame(packet.content());
+                if (dropped != null) {
+                    runtime.metrics.drop(dropped);
                 }
             } catch (RuntimeException e) {
                 // As NatContext: remote input never reaches exceptionCaught or a log above DEBUG.
@@ -109,17 +126,23 @@ final class V0UdpRelay extends AbstractUdpRelay {
     }
 
     @Override
-    void send(ByteBuf payload) {
+    boolean send(ByteBuf payload) {
         int max = UdpSockets.isIpv6(target) ? UdpFrame.MAX_IPV6_PAYLOAD : UdpFrame.MAX_IPV4_PAYLOAD;
         if (payload.readableBytes() > max) {
             payload.release();
             runtime.metrics.drop(DropReason.OVERSIZE);
-            return;
+            return true;
         }
-        if (!socket.isWritable()) {
+        if (!socket.isActive()) {
+            payload.release();
+            runtime.metrics.drop(DropReason.SEND_FAILED);
+            return true;
+        }
+        if (UdpSockets.overQueueLimit(socket)) {
+            // Only what the client's last read decoded lands past the high water mark; this bounds even that.
             payload.release();
             runtime.metrics.drop(DropReason.SOCKET_BACKLOG);
-            return;
+            return false;
         }
         runtime.metrics.datagramsOut.increment();
         if (payload.isReadable()) {
@@ -133,6 +156,25 @@ final class V0UdpRelay extends AbstractUdpRelay {
                     runtime.metrics.drop(DropReason.SEND_FAILED);
                 }
             });
+        }
+        return socket.isWritable();
+    }
+
+    @Override
+    void whenSocketWritable(Runnable r) {
+        // Same loop as the socket (opened on this connection's loop); the socket may have drained meanwhile.
+        if (socket.isWritable() || !socket.isActive()) {
+            r.run();
+        } else {
+            waitingForWritable = r;
+        }
+    }
+
+    private void wakeWaiter() {
+        Runnable r = waitingForWritable;
+        waitingForWritable = null;
+        if (r != null) {
+            r.run();
         }
     }
 
