@@ -84,7 +84,7 @@ public class NatContextBenchmark extends BenchmarkBase {
         loop = BenchLoop.ownedByCurrentThread();
         // Table limit exactly the live entries: lookups never evict; each new source evicts one entry (steady state).
         NatSettings settings = new NatSettings(MappingPolicy.ENDPOINT_INDEPENDENT, LIFETIME, 0, 2 * mappings, 64,
-                mappings + 16, 8, InetAddress.getLoopbackAddress(), null);
+                mappings + 16, 8, Long.MAX_VALUE, InetAddress.getLoopbackAddress(), null);
         ServerMetrics metrics = new ServerMetrics();
         NatTable table = new NatTable(settings, metrics, loop.transport(), loop.loop());
         context = new NatContext(table, new NatTable.Key(USER, InetAddress.getLoopbackAddress()), loop.loop(),
