@@ -25,6 +25,11 @@ import java.util.stream.Collectors;
  * @param liveContexts         NAT contexts now
  * @param liveSockets          UDP sockets now (context and v0)
  * @param liveMappings         dialed plus heard entries now
+ * @param v0UdpRefusedBudget   v0 UDP requests refused: their user or client IP held its budget of v0 sockets
+ * @param refusedNoSocket      requests refused because their socket could not be created or bound (such as no free
+ *                             file descriptor)
+ * @param coolDownReleasedEarly cooling-down ports closed early because the cooling cap was reached (LIF-7)
+ * @param coolingSockets       ports cooling down now (part of {@code liveSockets})
  */
 public record ServerStats(
         long connectionsAccepted,
@@ -43,7 +48,11 @@ public record ServerStats(
         Map<DropReason, Long> drops,
         long liveContexts,
         long liveSockets,
-        long liveMappings) {
+        long liveMappings,
+        long v0UdpRefusedBudget,
+        long refusedNoSocket,
+        long coolDownReleasedEarly,
+        long coolingSockets) {
 
     /** Copies the drop counts. */
     public ServerStats {
@@ -65,9 +74,11 @@ public record ServerStats(
         return "connections accepted=" + connectionsAccepted + " open=" + connectionsOpen + " refused="
                 + connectionsRefused + " | requests tcp=" + tcpRequests + " udp=" + udpRequests + " crumfurs="
                 + crumfursRequests + " | bad-input=" + badInput + " timeouts=" + handshakeTimeouts + " fallbacks="
-                + fallbacks + " refused-destinations=" + destinationsRefused + " | datagrams in=" + datagramsIn
+                + fallbacks + " refused-destinations=" + destinationsRefused + " | limits v0-udp-refused-budget="
+                + v0UdpRefusedBudget + " refused-no-socket=" + refusedNoSocket + " cooldown-released-early="
+                + coolDownReleasedEarly + " | datagrams in=" + datagramsIn
                 + " out=" + datagramsOut + " umfurs=" + umfursSent + " | drops " + (dropText.isEmpty() ? "none"
                 : dropText) + " | live contexts=" + liveContexts + " sockets=" + liveSockets + " mappings="
-                + liveMappings;
+                + liveMappings + " cooling=" + coolingSockets;
     }
 }

@@ -25,6 +25,14 @@ public final class ServerMetrics {
     public final LongAdder liveContexts = new LongAdder();
     public final LongAdder liveSockets = new LongAdder();
     public final LongAdder liveMappings = new LongAdder();
+    /** v0 UDP requests refused by the per-client-IP or per-user socket budget. */
+    public final LongAdder v0UdpRefusedBudget = new LongAdder();
+    /** Requests refused because their socket could not be created or bound (out of file descriptors, say). */
+    public final LongAdder refusedNoSocket = new LongAdder();
+    /** Cooling-down ports closed before their cool-down ended because a cap was reached. */
+    public final LongAdder coolDownReleasedEarly = new LongAdder();
+    /** Ports cooling down now (a gauge). */
+    public final LongAdder coolingSockets = new LongAdder();
     private final LongAdder[] drops = new LongAdder[DropReason.values().length];
 
     /** Creates zeroed counters. */
@@ -48,6 +56,7 @@ public final class ServerMetrics {
         return new ServerStats(connectionsAccepted.sum(), connectionsOpen.sum(), connectionsRefused.sum(),
                 tcpRequests.sum(), udpRequests.sum(), crumfursRequests.sum(), badInput.sum(), handshakeTimeouts.sum(),
                 fallbacks.sum(), destinationsRefused.sum(), datagramsIn.sum(), datagramsOut.sum(), umfursSent.sum(),
-                d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum());
+                d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum(), v0UdpRefusedBudget.sum(),
+                refusedNoSocket.sum(), coolDownReleasedEarly.sum(), coolingSockets.sum());
     }
 }
