@@ -27,6 +27,11 @@ import java.util.stream.Collectors;
  * @param liveMappings         dialed plus heard entries now
  * @param clientPauses         times a client connection stopped being read because its UDP socket was full
  * @param unsentBytes          bytes queued toward clients and not yet written, now
+ * @param v0UdpRefusedBudget   v0 UDP requests refused: their user or client IP held its budget of v0 sockets
+ * @param refusedNoSocket      requests refused because their socket could not be created or bound (such as no free
+ *                             file descriptor)
+ * @param coolDownReleasedEarly cooling-down ports closed early because the cooling cap was reached (LIF-7)
+ * @param coolingSockets       ports cooling down now (part of {@code liveSockets})
  */
 public record ServerStats(
         long connectionsAccepted,
@@ -47,7 +52,11 @@ public record ServerStats(
         long liveSockets,
         long liveMappings,
         long clientPauses,
-        long unsentBytes) {
+        long unsentBytes,
+        long v0UdpRefusedBudget,
+        long refusedNoSocket,
+        long coolDownReleasedEarly,
+        long coolingSockets) {
 
     /** Copies the drop counts. */
     public ServerStats {
@@ -69,9 +78,12 @@ public record ServerStats(
         return "connections accepted=" + connectionsAccepted + " open=" + connectionsOpen + " refused="
                 + connectionsRefused + " | requests tcp=" + tcpRequests + " udp=" + udpRequests + " crumfurs="
                 + crumfursRequests + " | bad-input=" + badInput + " timeouts=" + handshakeTimeouts + " fallbacks="
-                + fallbacks + " refused-destinations=" + destinationsRefused + " | datagrams in=" + datagramsIn
+                + fallbacks + " refused-destinations=" + destinationsRefused + " | limits v0-udp-refused-budget="
+                + v0UdpRefusedBudget + " refused-no-socket=" + refusedNoSocket + " cooldown-released-early="
+                + coolDownReleasedEarly + " | datagrams in=" + datagramsIn
                 + " out=" + datagramsOut + " umfurs=" + umfursSent + " | drops " + (dropText.isEmpty() ? "none"
                 : dropText) + " | live contexts=" + liveContexts + " sockets=" + liveSockets + " mappings="
-                + liveMappings + " | backpressure client-pauses=" + clientPauses + " unsent-bytes=" + unsentBytes;
+                + liveMappings + " cooling=" + coolingSockets + " | backpressure client-pauses=" + clientPauses
+                + " unsent-bytes=" + unsentBytes;
     }
 }

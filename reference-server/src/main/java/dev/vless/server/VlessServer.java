@@ -4,6 +4,7 @@ package dev.vless.server;
 import static java.util.Objects.requireNonNull;
 
 import dev.vless.link.ShareLink;
+import dev.vless.server.internal.FdLimit;
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.TlsContexts;
 import dev.vless.server.internal.TlsMaterial;
@@ -70,6 +71,7 @@ public final class VlessServer implements AutoCloseable {
         state = State.STARTING;
         CompletableFuture<VlessServer> result = new CompletableFuture<>();
         try {
+            warnIfOverFdLimit();
             tls = TlsContexts.create(config.tls());
             transport = Transport.select(config.nativeTransport());
             bossGroup = transport.newGroup(1, "vless-accept");
@@ -92,8 +94,9 @@ public final class VlessServer implements AutoCloseable {
                     serverChannel = ((io.netty.channel.ChannelFuture) f).channel();
                     state = State.STARTED;
                     startStatsLog();
-                    log.info("VLESS server listening on {} ({}, {}, TLS {})", localAddress(), transport.name(),
-                            config.mappingPolicy(), tls.description());
+                    log.info("VLESS server listening on {} ({}, {}, TLS {}); at most {} connections and {} cooling "
+                            + "UDP ports ({})", localAddress(), transport.name(), config.mappingPolicy(),
+                            tls.description(), config.maxConnections(), config.maxCoolingSockets(), fdLimitText());
                     result.complete(this);
                 } else {
                     shutdownGroups();
@@ -185,6 +188,27 @@ public final class VlessServer implements AutoCloseable {
                 ? List.of(tls.fingerprintSha256().replace(":", "").toUpperCase(Locale.ROOT)) : List.of();
         return new ShareLink(user, h, local.getPort(), plaintext ? ShareLink.Security.NONE : ShareLink.Security.TLS,
                 sni, pins, false, name).toString();
+    }
+
+    /**
+     * Once per start, so it cannot repeat: limits that need more descriptors than the process may open mean that a
+     * busy server fails new sockets with "Too many open files" instead of refusing the surplus at accept.
+     */
+    private void warnIfOverFdLimit() {
+        long limit = FdLimit.processLimit();
+        long needed = FdLimit.needed(config.maxConnections(), config.maxCoolingSockets());
+        if (limit > 0 && needed > limit) {
+            log.warn("--max-connections {} and --max-cooling-sockets {} may need {} file descriptors (two per "
+                    + "connection, one per cooling port, {} for the JVM), but this process may open {} (ulimit -n): "
+                    + "raise the limit, or lower --max-connections to {} or less", config.maxConnections(),
+                    config.maxCoolingSockets(), needed, FdLimit.RESERVE, limit,
+                    Math.max(1, (limit - FdLimit.RESERVE - config.maxCoolingSockets()) / 2));
+        }
+    }
+
+    private static String fdLimitText() {
+        long limit = FdLimit.processLimit();
+        return limit > 0 ? "file descriptor limit " + limit : "file descriptor limit unknown";
     }
 
     private void startStatsLog() {

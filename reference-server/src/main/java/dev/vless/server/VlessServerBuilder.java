@@ -3,6 +3,7 @@ package dev.vless.server;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.vless.server.internal.FdLimit;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -31,7 +32,9 @@ public final class VlessServerBuilder {
     private boolean allowShortLifetime;
     private Duration handshakeTimeout = Duration.ofSeconds(4);
     private Duration coolDown = Duration.ofSeconds(30);
-    private int maxConnections = 65536;
+    /** {@code null}: derived from the process's descriptor limit at {@link #buildConfig()} (see {@link FdLimit}). */
+    private Integer maxConnections;
+    private Integer maxCoolingSockets;
     private int maxTableEntries = 4096;
     private int maxSocketsPerContext = 64;
     private int maxUdpConnectionsPerContext = 256;
@@ -128,9 +131,23 @@ public final class VlessServerBuilder {
         return this;
     }
 
-    /** The most open client connections. */
+    /**
+     * The most open client connections. Default: half of what the process's file descriptor limit leaves after a
+     * reserve and the cooling ports, at most 65536, so that the surplus is refused at accept instead of every new
+     * socket failing with "Too many open files".
+     */
     public VlessServerBuilder maxConnections(int n) {
         this.maxConnections = atLeast(n, 1, "max connections");
+        return this;
+    }
+
+    /**
+     * The most released UDP ports cooling down at once, server-wide (LIF-7); beyond it the oldest is closed early.
+     * Each user may hold at most {@code maxSocketsPerContext × maxContextsPerUser} of them (what its contexts may hold
+     * live). Default: a quarter of the process's descriptor limit after a reserve, at most 16384.
+     */
+    public VlessServerBuilder maxCoolingSockets(int n) {
+        this.maxCoolingSockets = atLeast(n, 1, "max cooling sockets");
         return this;
     }
 
@@ -253,9 +270,12 @@ public final class VlessServerBuilder {
             throw new IllegalArgumentException("UDP lifetime: " + udpLifetime.toMillis() + " ms (expected: at least "
                     + MIN_UDP_LIFETIME.toSeconds() + " s, RFC 4787 REQ-5; tests may allow less explicitly)");
         }
+        long fdLimit = FdLimit.processLimit();
+        int cooling = maxCoolingSockets != null ? maxCoolingSockets : FdLimit.defaultMaxCoolingSockets(fdLimit);
+        int connections = maxConnections != null ? maxConnections : FdLimit.defaultMaxConnections(fdLimit, cooling);
         return new VlessServerConfig(listenAddress, users, tls, mappingPolicy, udpLifetime, handshakeTimeout, coolDown,
-                maxConnections, maxTableEntries, maxSocketsPerContext, maxUdpConnectionsPerContext, maxUnsentBytes,
-                maxUnsentBytesPerContext,
+                cooling, connections, maxTableEntries, maxSocketsPerContext, maxUdpConnectionsPerContext,
+                maxUnsentBytes, maxUnsentBytesPerContext,
                 maxUnsentBytesTotal >= 0 ? maxUnsentBytesTotal : defaultMaxUnsentBytesTotal(),
                 maxDirectMemory >= 0 ? maxDirectMemory : defaultMaxDirectMemory(),
                 maxContextsPerUser, maxDatagramSize, fallback,

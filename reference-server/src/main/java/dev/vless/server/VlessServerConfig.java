@@ -19,6 +19,8 @@ import java.util.UUID;
  * @param udpLifetime            socket, entry and idle-connection lifetime (LIF-2, LIF-3, LIF-5, LIF-6)
  * @param handshakeTimeout       deadline from accept for TLS and the request header (ERR-4)
  * @param coolDown               how long a released UDP port stays bound (LIF-7)
+ * @param maxCoolingSockets      released UDP ports cooling down at once, server-wide; beyond it the oldest is closed
+ *                               early (and a user's own beyond {@link #maxCoolingSocketsPerUser()})
  * @param maxConnections         open client connections at most; more are closed at accept
  * @param maxTableEntries        dialed plus heard entries per context (LIM-1)
  * @param maxSocketsPerContext   UDP sockets per context (LIM-1)
@@ -47,6 +49,7 @@ public record VlessServerConfig(
         Duration udpLifetime,
         Duration handshakeTimeout,
         Duration coolDown,
+        int maxCoolingSockets,
         int maxConnections,
         int maxTableEntries,
         int maxSocketsPerContext,
@@ -64,6 +67,24 @@ public record VlessServerConfig(
         Duration statsInterval,
         int ioThreads,
         boolean nativeTransport) {
+
+    /**
+     * A user's share of the cooling ports: what its contexts may hold live, so that one user's churn ends its own
+     * cool-downs early before it can touch another user's.
+     */
+    public int maxCoolingSocketsPerUser() {
+        return (int) Math.min(Integer.MAX_VALUE, (long) maxSocketsPerContext * maxContextsPerUser);
+    }
+
+    /** The most v0 UDP sockets one user may hold open from one client IP: as many as a NAT context may hold. */
+    public int maxV0UdpSocketsPerClientIp() {
+        return maxSocketsPerContext;
+    }
+
+    /** The most v0 UDP sockets one user may hold open: as many as all its NAT contexts may hold together. */
+    public int maxV0UdpSocketsPerUser() {
+        return maxCoolingSocketsPerUser();
+    }
 
     /** Checks that nothing required is missing; the builder checks ranges as each value is set. */
     public VlessServerConfig {

@@ -86,9 +86,12 @@ public class NatContextBenchmark extends BenchmarkBase {
         NatSettings settings = new NatSettings(MappingPolicy.ENDPOINT_INDEPENDENT, LIFETIME, 0, 2 * mappings, 64,
                 mappings + 16, 8, Long.MAX_VALUE, InetAddress.getLoopbackAddress(), null);
         ServerMetrics metrics = new ServerMetrics();
-        NatTable table = new NatTable(settings, metrics, loop.transport(), loop.loop());
+        // Nothing is released during the benchmark: the cooling cap never comes into play.
+        dev.vless.server.internal.CoolingSockets cooling = new dev.vless.server.internal.CoolingSockets(
+                Integer.MAX_VALUE, Integer.MAX_VALUE, metrics);
+        NatTable table = new NatTable(settings, metrics, loop.transport(), loop.loop(), cooling);
         context = new NatContext(table, new NatTable.Key(USER, InetAddress.getLoopbackAddress()), loop.loop(),
-                settings, metrics, loop.transport());
+                settings, metrics, loop.transport(), cooling);
         payload = ByteBufAllocator.DEFAULT.directBuffer(64).writeZero(64);
 
         InetSocketAddress[] peers = addresses(0, mappings);

@@ -11,6 +11,7 @@ import dev.vless.server.TlsConfig;
 import dev.vless.server.VlessServer;
 import dev.vless.server.VlessServerBuilder;
 import dev.vless.server.VlessServerConfig;
+import dev.vless.server.internal.FdLimit;
 import dev.vless.server.internal.TlsContexts;
 import io.netty.util.NetUtil;
 import java.io.IOException;
@@ -169,9 +170,17 @@ public final class ServerCommand {
         String handshakeTimeout = "4s";
 
         @Option(names = "--max-connections", paramLabel = "N",
-                description = "Open client connections at most; more are closed at accept "
-                        + "(default: ${DEFAULT-VALUE}).")
-        int maxConnections = 65536;
+                description = "Open client connections at most; more are closed at accept (default: half of what "
+                        + "the file descriptor limit, ulimit -n, leaves after 256 and the cooling ports, at most "
+                        + "65536; the banner prints it).")
+        Integer maxConnections;
+
+        @Option(names = "--max-cooling-sockets", paramLabel = "N",
+                description = "Released UDP ports cooling down at once, server-wide; beyond it the oldest is closed "
+                        + "early, as it is beyond a user's share (--max-sockets-per-context x "
+                        + "--max-contexts-per-user) (default: a quarter of the file descriptor limit after 256, at "
+                        + "most 16384).")
+        Integer maxCoolingSockets;
 
         @Option(names = "--max-table-entries", paramLabel = "N",
                 description = "Dialed plus heard entries per NAT context; the least recently used is evicted "
@@ -389,7 +398,12 @@ public final class ServerCommand {
         Duration stats = OptionValues.duration("--stats-interval", operations.statsInterval);
         set("--stats-interval", () -> b.statsInterval(stats));
 
-        set("--max-connections", () -> b.maxConnections(limits.maxConnections));
+        if (limits.maxConnections != null) {
+            set("--max-connections", () -> b.maxConnections(limits.maxConnections));
+        }
+        if (limits.maxCoolingSockets != null) {
+            set("--max-cooling-sockets", () -> b.maxCoolingSockets(limits.maxCoolingSockets));
+        }
         set("--max-table-entries", () -> b.maxTableEntries(limits.maxTableEntries));
         set("--max-sockets-per-context", () -> b.maxSocketsPerContext(limits.maxSocketsPerContext));
         set("--max-udp-connections-per-context",
@@ -647,6 +661,11 @@ public final class ServerCommand {
         out.println("UDP: " + (c.mappingPolicy() == MappingPolicy.ENDPOINT_INDEPENDENT
                 ? "endpoint-independent mapping (full cone)" : "per-destination mapping")
                 + ", lifetime " + seconds(c.udpLifetime()) + ", cool-down " + seconds(c.coolDown()));
+        long fds = FdLimit.processLimit();
+        out.println("limits: " + c.maxConnections() + " connections (--max-connections), " + c.maxCoolingSockets()
+                + " cooling UDP ports (--max-cooling-sockets), " + c.maxV0UdpSocketsPerClientIp()
+                + " v0 UDP sockets per user and client IP, " + c.maxV0UdpSocketsPerUser() + " per user; "
+                + (fds > 0 ? "file descriptor limit " + fds : "file descriptor limit unknown"));
         out.println("destinations: private, loopback, link-local, multicast and own addresses refused"
                 + (c.destinations().allowed().isEmpty() ? "" : "; allowed: " + c.destinations().allowed()));
         if (c.fallback() != null) {

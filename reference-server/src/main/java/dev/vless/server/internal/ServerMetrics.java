@@ -29,6 +29,14 @@ public final class ServerMetrics {
     public final LongAdder clientPauses = new LongAdder();
     /** Bytes queued toward clients, over every connection and CRUMFURS; read on every datagram against the cap. */
     public final java.util.concurrent.atomic.AtomicLong unsentBytes = new java.util.concurrent.atomic.AtomicLong();
+    /** v0 UDP requests refused by the per-client-IP or per-user socket budget. */
+    public final LongAdder v0UdpRefusedBudget = new LongAdder();
+    /** Requests refused because their socket could not be created or bound (out of file descriptors, say). */
+    public final LongAdder refusedNoSocket = new LongAdder();
+    /** Cooling-down ports closed before their cool-down ended because a cap was reached. */
+    public final LongAdder coolDownReleasedEarly = new LongAdder();
+    /** Ports cooling down now (a gauge). */
+    public final LongAdder coolingSockets = new LongAdder();
     private final LongAdder[] drops = new LongAdder[DropReason.values().length];
 
     /** Creates zeroed counters. */
@@ -52,7 +60,7 @@ public final class ServerMetrics {
         return new ServerStats(connectionsAccepted.sum(), connectionsOpen.sum(), connectionsRefused.sum(),
                 tcpRequests.sum(), udpRequests.sum(), crumfursRequests.sum(), badInput.sum(), handshakeTimeouts.sum(),
                 fallbacks.sum(), destinationsRefused.sum(), datagramsIn.sum(), datagramsOut.sum(), umfursSent.sum(),
-                d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum(),
-                clientPauses.sum(), unsentBytes.get());
+                d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum(), clientPauses.sum(), unsentBytes.get(),
+                v0UdpRefusedBudget.sum(), refusedNoSocket.sum(), coolDownReleasedEarly.sum(), coolingSockets.sum());
     }
 }

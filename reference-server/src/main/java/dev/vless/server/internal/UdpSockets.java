@@ -112,6 +112,15 @@ public final class UdpSockets {
                 .bind(new InetSocketAddress(bind, 0));
     }
 
+    /**
+     * Whether {@link #open} got as far as a socket. When the socket cannot even be created (no free file descriptor),
+     * Netty returns a failed future around a placeholder channel that is no {@link DatagramChannel}; callers must not
+     * cast it, and the request that wanted the socket is refused.
+     */
+    public static boolean created(ChannelFuture bound) {
+        return bound.channel() instanceof DatagramChannel;
+    }
+
     /** Whether {@code address} needs an IPv6 socket. */
     public static boolean isIpv6(InetSocketAddress address) {
         return address.getAddress() instanceof Inet6Address;

@@ -4,6 +4,7 @@ package dev.vless.server.nat;
 import dev.vless.codec.VlessAddress;
 import dev.vless.server.DropReason;
 import dev.vless.server.MappingPolicy;
+import dev.vless.server.internal.CoolingSockets;
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.Transport;
 import dev.vless.server.internal.UdpSockets;
@@ -51,6 +52,9 @@ public final class NatContext {
     private final NatSettings settings;
     private final ServerMetrics metrics;
     private final Transport transport;
+    private final CoolingSockets coolingSockets;
+    /** Why the last {@link #openSocket} returned {@code null}. */
+    private Throwable openFailure;
 
     /** Every endpoint with an entry or a connection: the dialed and heard tables (NAT-6) and the receivers (DLV-1). */
     private final PeerIndex peers = new PeerIndex();
@@ -70,8 +74,9 @@ public final class NatContext {
     private final ScheduledFuture<?> sweep;
 
     NatContext(NatTable table, NatTable.Key key, EventLoop loop, NatSettings settings, ServerMetrics metrics,
-            Transport transport) {
+            Transport transport, CoolingSockets coolingSockets) {
         this.table = table;
+        this.coolingSockets = coolingSockets;
         this.key = key;
         this.loop = loop;
         this.settings = settings;
@@ -103,7 +108,7 @@ public final class NatContext {
     public void attach(UdpFlow flow) {
         assert loop.inEventLoop();
         if (closed) {
-            flow.mappingFailed(new IllegalStateException("NAT context closed"));
+            flow.close("NAT context closed");
             return;
         }
         InetSocketAddress target = flow.target();
@@ -115,6 +120,13 @@ public final class NatContext {
         }
         if (socket == null) {
             socket = socketForNewDestination(target);             // rule 3
+            if (socket == null) {
+                // No socket could be created (out of file descriptors, say): this request is refused, the
+                // context and its tables stay as they were.
+                forgetIfEmpty(peer);
+                flow.mappingFailed(openFailure);
+                return;
+            }
         }
         Entry entry = peer.dialed;
         if (entry == null || entry.socket.released) {
@@ -192,6 +204,9 @@ public final class NatContext {
             return familySocket;
         }
         ContextSocket created = openSocket(ipv6);
+        if (created == null) {
+            return familySocket; // per-destination: the family's socket still serves, as when the context is full
+        }
         if (familySocket == null) {
             if (ipv6) {
                 ipv6Socket = created;
@@ -202,10 +217,15 @@ public final class NatContext {
         return created;
     }
 
+    /** A new bound-or-binding socket, or {@code null} with {@link #openFailure} set when none could be created. */
     private ContextSocket openSocket(boolean ipv6) {
         SocketHandler handler = new SocketHandler();
         ChannelFuture bound = UdpSockets.open(transport, loop, ipv6, settings.outboundIpv4(), settings.outboundIpv6(),
                 handler);
+        if (!UdpSockets.created(bound)) {
+            openFailure = bound.cause();
+            return null;
+        }
         ContextSocket socket = new ContextSocket(bound, ipv6, System.nanoTime());
         handler.socket = socket;
         sockets.add(socket);
@@ -213,7 +233,9 @@ public final class NatContext {
         socket.channel.closeFuture().addListener(f -> metrics.liveSockets.decrement());
         bound.addListener(f -> {
             if (!f.isSuccess()) {
-                log.warn("cannot bind a UDP socket for {}: {}", this, f.cause().toString());
+                // Not WARN: clients cause this (by exhausting descriptors); each waiting connection is refused,
+                // counted and reported, rate-limited, by its relay.
+                log.debug("cannot bind a UDP socket for {}: {}", this, f.cause().toString());
                 release(socket);
             }
         });
@@ -434,12 +456,7 @@ public final class NatContext {
         if (ipv6Socket == socket) {
             ipv6Socket = null;
         }
-        long coolDown = settings.coolDownNanos();
-        if (coolDown <= 0 || !socket.channel.isActive()) {
-            socket.channel.close();
-        } else {
-            loop.schedule(() -> socket.channel.close(), coolDown, TimeUnit.NANOSECONDS);
-        }
+        coolingSockets.coolDown(socket.channel, key.user(), settings.coolDownNanos());
     }
 
     /** Ends the context: its sockets are released and it leaves the table. */

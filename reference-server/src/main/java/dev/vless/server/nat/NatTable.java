@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.server.nat;
 
+import dev.vless.server.internal.CoolingSockets;
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.Transport;
 import dev.vless.server.internal.UserRegistry;
@@ -34,14 +35,17 @@ public final class NatTable implements AutoCloseable {
     private final NatSettings settings;
     private final ServerMetrics metrics;
     private final Transport transport;
+    private final CoolingSockets coolingSockets;
     /** The group's loops, indexed by a context key's hash: a context's loop is a function of its key. */
     private final EventLoop[] loops;
     private final Map<Key, NatContext> contexts = new HashMap<>();
     private final Map<UUID, Integer> perUser = new HashMap<>();
 
     /** A table whose contexts live on {@code group}'s loops. */
-    public NatTable(NatSettings settings, ServerMetrics metrics, Transport transport, EventLoopGroup group) {
+    public NatTable(NatSettings settings, ServerMetrics metrics, Transport transport, EventLoopGroup group,
+            CoolingSockets coolingSockets) {
         this.settings = settings;
+        this.coolingSockets = coolingSockets;
         this.metrics = metrics;
         this.transport = transport;
         List<EventLoop> all = new ArrayList<>();
@@ -86,7 +90,7 @@ public final class NatTable implements AutoCloseable {
                 if (n >= settings.maxContextsPerUser()) {
                     ctx = null;
                 } else {
-                    ctx = new NatContext(this, key, loopFor(key), settings, metrics, transport);
+                    ctx = new NatContext(this, key, loopFor(key), settings, metrics, transport, coolingSockets);
                     contexts.put(key, ctx);
                     perUser.put(user, n + 1);
                     metrics.liveContexts.increment();

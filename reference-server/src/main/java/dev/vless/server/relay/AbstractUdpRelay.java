@@ -62,6 +62,11 @@ abstract class AbstractUdpRelay extends ChannelInboundHandlerAdapter {
         channel = ctx.channel();
         backlog = new ClientBacklog(channel, runtime);
         flush = new BatchedFlush(channel, CLIENT_FLUSH_INTERVAL_NANOS, backlog::sync);
+        if (!channel.isActive()) {
+            // The client left while its header was being resolved: channelInactive has fired already and will not
+            // again, so nothing opened now would ever be closed (a v0 socket and its budget stayed held for good).
+            return;
+        }
         open(ctx);
     }
 

@@ -161,7 +161,7 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
                 break;
             case UDP:
                 runtime.metrics.udpRequests.increment();
-                ChannelHandler relay = v0 ? new V0UdpRelay(runtime, target)
+                ChannelHandler relay = v0 ? new V0UdpRelay(runtime, request.user(), target)
                         : new UdpRelay(runtime, request.user(), target, runtime.udpSequence.incrementAndGet());
                 handOver(ctx, new UdpFrameDecoder(), relay);
                 break;
@@ -179,7 +179,16 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         String after = ctx.name();
         for (ChannelHandler h : handlers) {
             ctx.pipeline().addAfter(after, null, h);
-            after = ctx.pipeline().context(h).name();
+            ChannelHandlerContext added = ctx.pipeline().context(h);
+            if (added == null) {
+                // Its handlerAdded failed and Netty took it out again (it threw where it should have refused):
+                // close this one connection rather than fail on the missing context, and let go of what was held.
+                log.debug("{}: {} could not start; closing", ctx.channel(), h.getClass().getSimpleName());
+                ctx.close();
+                ctx.pipeline().remove(this);
+                return;
+            }
+            after = added.name();
         }
         for (ByteBuf b : held) {
             ctx.fireChannelRead(b);

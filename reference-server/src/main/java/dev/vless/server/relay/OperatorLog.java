@@ -4,8 +4,10 @@ package dev.vless.server.relay;
 import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessAddressType;
 import dev.vless.server.DestinationFilter;
+import dev.vless.server.internal.FdLimit;
 import dev.vless.server.internal.LogLimiter;
 import dev.vless.server.internal.UserRegistry;
+import dev.vless.server.internal.V0UdpBudget;
 import io.netty.channel.Channel;
 import io.netty.util.NetUtil;
 import java.net.Inet4Address;
@@ -54,7 +56,8 @@ final class OperatorLog {
 
     /** The kinds of line; each has its own limit. */
     enum Kind {
-        REFUSED_DESTINATION, UNKNOWN_USER, TLS_FAILED, PLAINTEXT_ON_TLS, TLS_ON_PLAINTEXT, UNSENT_CAP
+        REFUSED_DESTINATION, UNKNOWN_USER, TLS_FAILED, PLAINTEXT_ON_TLS, TLS_ON_PLAINTEXT, UNSENT_CAP, V0_UDP_BUDGET,
+        NO_SOCKET
     }
 
     private final Map<Kind, LogLimiter> limiters = new EnumMap<>(Kind.class);
@@ -114,6 +117,16 @@ final class OperatorLog {
                 + "logged)");
     }
 
+    /** A v0 UDP request refused because its user or client IP holds its budget of v0 sockets. */
+    void v0UdpBudget(Channel client, UUID user, V0UdpBudget.Refusal why, int limit) {
+        write(Kind.V0_UDP_BUDGET, () -> v0UdpBudgetLine(clientIp(client), user, why, limit));
+    }
+
+    /** A request refused because its socket could not be created or bound. */
+    void noSocket(Channel client, String what, Throwable cause) {
+        write(Kind.NO_SOCKET, () -> noSocketLine(clientIp(client), what, cause));
+    }
+
     private void write(Kind kind, Supplier<String> line) {
         if (!log.isInfoEnabled()) {
             return;
@@ -161,6 +174,26 @@ final class OperatorLog {
         };
         return "dropping UDP datagrams for client " + client + ": " + what + " (" + reason.name()
                 .toLowerCase(Locale.ROOT) + "); " + advice;
+    }
+
+    static String v0UdpBudgetLine(String client, UUID user, V0UdpBudget.Refusal why, int limit) {
+        String held = why == V0UdpBudget.Refusal.PER_CLIENT_IP
+                ? "user " + UserRegistry.shortId(user) + "… already holds " + limit + " v0 UDP sockets from this IP "
+                        + "(--max-sockets-per-context)"
+                : "user " + UserRegistry.shortId(user) + "… already holds " + limit + " v0 UDP sockets "
+                        + "(--max-sockets-per-context × --max-contexts-per-user)";
+        return "v0 UDP request from client " + client + " refused: " + held + "; raise that option if one user "
+                + "needs more";
+    }
+
+    static String noSocketLine(String client, String what, Throwable cause) {
+        String reason = reason(cause);
+        if (FdLimit.isExhaustion(cause)) {
+            return "cannot open " + what + " for client " + client + ": " + reason + "; the process is out of file "
+                    + "descriptors: raise its limit (ulimit -n), or lower --max-connections or --max-cooling-sockets";
+        }
+        return "cannot open " + what + " for client " + client + ": " + reason + "; check --outbound-ipv4/"
+                + "--outbound-ipv6 and the file descriptor limit (ulimit -n, --max-connections)";
     }
 
     static String unknownUserLine(String client, UUID user) {

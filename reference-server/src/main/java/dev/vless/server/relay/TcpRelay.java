@@ -2,6 +2,7 @@
 package dev.vless.server.relay;
 
 import dev.vless.codec.VlessResponseHeader;
+import dev.vless.server.internal.FdLimit;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -84,6 +85,11 @@ final class TcpRelay {
                 .connect(target)
                 .addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
+                        if (FdLimit.isExhaustion(f.cause())) {
+                            // Not the target's fault: the operator can fix this one.
+                            runtime.metrics.refusedNoSocket.increment();
+                            runtime.operatorLog.noSocket(inbound, "a TCP connection", f.cause());
+                        }
                         log.debug("{}: cannot connect to {}: {}", inbound, target, f.cause().toString());
                         done.accept(null);
                     } else if (!inbound.isActive()) {

@@ -108,8 +108,11 @@ final class UdpRelay extends AbstractUdpRelay implements UdpFlow {
 
     @Override
     public void mappingFailed(Throwable cause) {
-        log.warn("{}: no UDP socket for {}: {}", channel, target, cause.toString());
-        channel.close();
+        // Not WARN: a client can cause it (by exhausting descriptors), and nothing a client does may raise warnings.
+        runtime.metrics.refusedNoSocket.increment();
+        runtime.operatorLog.noSocket(channel, "a UDP socket", cause);
+        log.debug("{}: no UDP socket for {}: {}", channel, target, String.valueOf(cause));
+        channel.close(); // no byte was sent: v1 UDP has no response header
     }
 
     @Override

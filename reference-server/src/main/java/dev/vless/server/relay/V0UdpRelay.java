@@ -7,6 +7,7 @@ import dev.vless.codec.udp.UdpFrame;
 import dev.vless.server.DropReason;
 import dev.vless.server.internal.BatchedFlush;
 import dev.vless.server.internal.UdpSockets;
+import dev.vless.server.internal.V0UdpBudget;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -17,7 +18,9 @@ import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.UUID;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,13 +39,30 @@ final class V0UdpRelay extends AbstractUdpRelay {
     private ScheduledFuture<?> idleCheck;
     /** The paused connection's resume, run once the socket drains; socket loop only. */
     private Runnable waitingForWritable;
+    private final UUID user;
+    private InetAddress clientIp;
+    /** Whether this connection holds one socket of its user's v0 budget, given back when it closes. */
+    private boolean budgetHeld;
 
-    V0UdpRelay(ServerRuntime runtime, InetSocketAddress target) {
+    V0UdpRelay(ServerRuntime runtime, UUID user, InetSocketAddress target) {
         super(runtime, target);
+        this.user = user;
     }
 
     @Override
     void open(ChannelHandlerContext ctx) {
+        clientIp = VlessAddress.canonical(((InetSocketAddress) ctx.channel().remoteAddress()).getAddress());
+        V0UdpBudget.Refusal refusal = runtime.v0Budget.tryAcquire(user, clientIp);
+        if (refusal != null) {
+            // This request only: what the user already has open stays, and no byte goes out (no frame, no header).
+            runtime.metrics.v0UdpRefusedBudget.increment();
+            runtime.operatorLog.v0UdpBudget(ctx.channel(), user, refusal,
+                    refusal == V0UdpBudget.Refusal.PER_CLIENT_IP ? runtime.v0Budget.perClientIp()
+                            : runtime.v0Budget.perUser());
+            ctx.channel().close();
+            return;
+        }
+        budgetHeld = true;
         ChannelFuture bound = UdpSockets.open(runtime.transport, ctx.channel().eventLoop(), UdpSockets.isIpv6(target),
                 runtime.config.outboundIpv4(), runtime.config.outboundIpv6(),
                 new SimpleChannelInboundHandler<DatagramPacket>(DatagramPacket.class, false) {
@@ -74,13 +94,17 @@ final class V0UdpRelay extends AbstractUdpRelay {
                         }
                     }
                 });
+        if (!UdpSockets.created(bound)) {
+            refuseNoSocket(bound.cause()); // no free descriptor: a refusal of this request, never an exception
+            return;
+        }
         socket = (DatagramChannel) bound.channel();
         socketFlush = new BatchedFlush(socket);
         runtime.metrics.liveSockets.increment();
         socket.closeFuture().addListener(f -> runtime.metrics.liveSockets.decrement());
         bound.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
-                channel.close();
+                refuseNoSocket(f.cause());
             } else if (!channel.isActive()) {
                 socket.close();
             } else {
@@ -93,6 +117,13 @@ final class V0UdpRelay extends AbstractUdpRelay {
                 channel.close(); // LIF-5
             }
         }, every, every, TimeUnit.NANOSECONDS);
+    }
+
+    private void refuseNoSocket(Throwable cause) {
+        runtime.metrics.refusedNoSocket.increment();
+        runtime.operatorLog.noSocket(channel, "a v0 UDP socket", cause);
+        log.debug("{}: no UDP socket for {}: {}", channel, target, String.valueOf(cause));
+        channel.close();
     }
 
     private void received(DatagramPacket packet) {
@@ -183,14 +214,14 @@ final class V0UdpRelay extends AbstractUdpRelay {
         if (idleCheck != null) {
             idleCheck.cancel(false);
         }
+        if (budgetHeld) {
+            // The open connection is what the budget bounds; its cooling port is bounded by the cooling cap.
+            budgetHeld = false;
+            runtime.v0Budget.release(user, clientIp);
+        }
         if (socket != null && !closing) {
             closing = true;
-            long coolDown = runtime.config.coolDown().toNanos();
-            if (coolDown <= 0) {
-                socket.close();
-            } else {
-                socket.eventLoop().schedule(() -> socket.close(), coolDown, TimeUnit.NANOSECONDS); // LIF-7
-            }
+            runtime.coolingSockets.coolDown(socket, user, runtime.config.coolDown().toNanos()); // LIF-7
         }
     }
 }

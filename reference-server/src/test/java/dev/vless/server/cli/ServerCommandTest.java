@@ -69,7 +69,10 @@ class ServerCommandTest {
         assertThat(c.udpLifetime()).isEqualTo(Duration.ofSeconds(300));
         assertThat(c.handshakeTimeout()).isEqualTo(Duration.ofSeconds(4));
         assertThat(c.coolDown()).isEqualTo(Duration.ofSeconds(30));
-        assertThat(c.maxConnections()).isEqualTo(65536);
+        long fds = dev.vless.server.internal.FdLimit.processLimit(); // the default follows ulimit -n
+        assertThat(c.maxCoolingSockets()).isEqualTo(dev.vless.server.internal.FdLimit.defaultMaxCoolingSockets(fds));
+        assertThat(c.maxConnections())
+                .isEqualTo(dev.vless.server.internal.FdLimit.defaultMaxConnections(fds, c.maxCoolingSockets()));
         assertThat(c.maxTableEntries()).isEqualTo(4096);
         assertThat(c.maxSocketsPerContext()).isEqualTo(64);
         assertThat(c.maxUdpConnectionsPerContext()).isEqualTo(256);
