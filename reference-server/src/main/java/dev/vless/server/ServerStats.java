@@ -32,6 +32,7 @@ import java.util.stream.Collectors;
  *                             file descriptor)
  * @param coolDownReleasedEarly cooling-down ports closed early because the cooling cap was reached (LIF-7)
  * @param coolingSockets       ports cooling down now (part of {@code liveSockets})
+ * @param limits               how often each limit was enforced (LIM-1)
  */
 public record ServerStats(
         long connectionsAccepted,
@@ -56,16 +57,23 @@ public record ServerStats(
         long v0UdpRefusedBudget,
         long refusedNoSocket,
         long coolDownReleasedEarly,
-        long coolingSockets) {
+        long coolingSockets,
+        Map<Limit, Long> limits) {
 
     /** Copies the drop counts. */
     public ServerStats {
         drops = Map.copyOf(drops.isEmpty() ? new EnumMap<>(DropReason.class) : new EnumMap<>(drops));
+        limits = Map.copyOf(limits.isEmpty() ? new EnumMap<>(Limit.class) : new EnumMap<>(limits));
     }
 
     /** Dropped datagrams of one reason. */
     public long drops(DropReason reason) {
         return drops.getOrDefault(reason, 0L);
+    }
+
+    /** How often {@code limit} was enforced. */
+    public long limits(Limit limit) {
+        return limits.getOrDefault(limit, 0L);
     }
 
     /** One log line with every counter. */
@@ -75,12 +83,18 @@ public record ServerStats(
                 .sorted(Map.Entry.comparingByKey())
                 .map(e -> e.getKey().name().toLowerCase(java.util.Locale.ROOT) + "=" + e.getValue())
                 .collect(Collectors.joining(" "));
+        // Only the limits enforced at least once: a quiet server's line stays short.
+        String limitText = limits.entrySet().stream()
+                .filter(e -> e.getValue() > 0)
+                .sorted(Map.Entry.comparingByKey())
+                .map(e -> " " + e.getKey().label() + "=" + e.getValue())
+                .collect(Collectors.joining());
         return "connections accepted=" + connectionsAccepted + " open=" + connectionsOpen + " refused="
                 + connectionsRefused + " | requests tcp=" + tcpRequests + " udp=" + udpRequests + " crumfurs="
                 + crumfursRequests + " | bad-input=" + badInput + " timeouts=" + handshakeTimeouts + " fallbacks="
                 + fallbacks + " refused-destinations=" + destinationsRefused + " | limits v0-udp-refused-budget="
                 + v0UdpRefusedBudget + " refused-no-socket=" + refusedNoSocket + " cooldown-released-early="
-                + coolDownReleasedEarly + " | datagrams in=" + datagramsIn
+                + coolDownReleasedEarly + limitText + " | datagrams in=" + datagramsIn
                 + " out=" + datagramsOut + " umfurs=" + umfursSent + " | drops " + (dropText.isEmpty() ? "none"
                 : dropText) + " | live contexts=" + liveContexts + " sockets=" + liveSockets + " mappings="
                 + liveMappings + " cooling=" + coolingSockets + " | backpressure client-pauses=" + clientPauses

@@ -37,6 +37,8 @@ public final class ServerMetrics {
     public final LongAdder coolDownReleasedEarly = new LongAdder();
     /** Ports cooling down now (a gauge). */
     public final LongAdder coolingSockets = new LongAdder();
+    /** Every enforcement of a limit (LIM-1), counted and reported to the operator. */
+    public final LimitEvents limits = new LimitEvents();
     private final LongAdder[] drops = new LongAdder[DropReason.values().length];
 
     /** Creates zeroed counters. */
@@ -61,6 +63,7 @@ public final class ServerMetrics {
                 tcpRequests.sum(), udpRequests.sum(), crumfursRequests.sum(), badInput.sum(), handshakeTimeouts.sum(),
                 fallbacks.sum(), destinationsRefused.sum(), datagramsIn.sum(), datagramsOut.sum(), umfursSent.sum(),
                 d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum(), clientPauses.sum(), unsentBytes.get(),
-                v0UdpRefusedBudget.sum(), refusedNoSocket.sum(), coolDownReleasedEarly.sum(), coolingSockets.sum());
+                v0UdpRefusedBudget.sum(), refusedNoSocket.sum(), coolDownReleasedEarly.sum(), coolingSockets.sum(),
+                limits.snapshot());
     }
 }

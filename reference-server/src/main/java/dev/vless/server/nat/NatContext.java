@@ -3,6 +3,7 @@ package dev.vless.server.nat;
 
 import dev.vless.codec.VlessAddress;
 import dev.vless.server.DropReason;
+import dev.vless.server.Limit;
 import dev.vless.server.MappingPolicy;
 import dev.vless.server.internal.CoolingSockets;
 import dev.vless.server.internal.ServerMetrics;
@@ -201,6 +202,9 @@ public final class NatContext {
         ContextSocket familySocket = ipv6 ? ipv6Socket : ipv4Socket;
         boolean full = sockets.size() >= settings.maxSockets();
         if (familySocket != null && (settings.policy() == MappingPolicy.ENDPOINT_INDEPENDENT || full)) {
+            if (settings.policy() != MappingPolicy.ENDPOINT_INDEPENDENT) {
+                metrics.limits.hit(Limit.SOCKETS_PER_CONTEXT, key.clientIp(), settings.maxSockets());
+            }
             return familySocket;
         }
         ContextSocket created = openSocket(ipv6);
@@ -331,6 +335,7 @@ public final class NatContext {
                 dropHeard(p);
             }
             forgetIfEmpty(p);
+            metrics.limits.hit(Limit.TABLE_ENTRIES, key.clientIp(), settings.maxEntries());
         }
     }
 
@@ -344,6 +349,7 @@ public final class NatContext {
             }
             detach(idlest);
             idlest.close("more than " + settings.maxFlows() + " UDP connections in one NAT context");
+            metrics.limits.hit(Limit.UDP_CONNECTIONS_PER_CONTEXT, key.clientIp(), settings.maxFlows());
         }
     }
 

@@ -98,6 +98,7 @@ public final class NatTable implements AutoCloseable {
             }
         }
         if (ctx == null) {
+            metrics.limits.hit(dev.vless.server.Limit.CONTEXTS_PER_USER, clientIp, settings.maxContextsPerUser());
             refused.run();
             return;
         }

@@ -29,6 +29,7 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
         ch.closeFuture().addListener(f -> runtime.metrics.connectionsOpen.decrement());
         if (runtime.metrics.connectionsOpen.sum() > runtime.config.maxConnections()) {
             runtime.metrics.connectionsRefused.increment();
+            runtime.metrics.limits.hit(dev.vless.server.Limit.CONNECTIONS, remoteIp(ch), runtime.config.maxConnections());
             ch.close();
             return;
         }
@@ -47,5 +48,9 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
         p.addLast("vless-encoder", VlessServerEncoder.INSTANCE);
         p.addLast(HandshakeHandler.DECODER_NAME, new VlessRequestDecoder());
         p.addLast(HandshakeHandler.NAME, new HandshakeHandler(runtime, plaintext));
+    }
+
+    private static java.net.InetAddress remoteIp(Channel ch) {
+        return ch.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
     }
 }
