@@ -44,8 +44,7 @@ public final class LimitEvents {
             return;
         }
         String line = line(limit, client == null ? "?" : client.getHostAddress(), value);
-        log.info(heldBack == 0 ? line : line + " (" + heldBack + " more like this since the last such line were not"
-                + " logged)");
+        log.info(LogLimiter.withHeldBack(line, heldBack));
     }
 
     /** The line for one enforcement. */

@@ -2,6 +2,7 @@
 package dev.vless.server.internal;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
@@ -13,9 +14,11 @@ public final class LogLimiter {
 
     private final long intervalNanos;
     private final LongSupplier nanoClock;
-    private boolean started;
-    private long lastLine;
-    private long heldBack;
+    // Read without the lock: a line held back (the common case under a flood, possibly once per datagram on several
+    // event loops) costs a volatile read and a counter increment, not a lock.
+    private volatile boolean started;
+    private volatile long lastLine;
+    private final LongAdder heldBack = new LongAdder();
 
     /** A limiter on {@link System#nanoTime()}. */
     public LogLimiter(Duration interval) {
@@ -34,16 +37,26 @@ public final class LogLimiter {
      * @return {@code -1} when the line is to be held back (and counted); otherwise how many were held back since the
      *         last line let through, which this call resets
      */
-    public synchronized long tryAcquire() {
+    public long tryAcquire() {
         long now = nanoClock.getAsLong();
         if (started && now - lastLine < intervalNanos) {
-            heldBack++;
+            heldBack.increment();
             return -1;
         }
-        started = true;
-        lastLine = now;
-        long n = heldBack;
-        heldBack = 0;
-        return n;
+        synchronized (this) {
+            if (started && now - lastLine < intervalNanos) { // another thread let a line through just now
+                heldBack.increment();
+                return -1;
+            }
+            lastLine = now;
+            started = true;
+            return heldBack.sumThenReset();
+        }
+    }
+
+    /** {@code line}, with the count of lines held back before it when there were any: the one wording every log uses. */
+    public static String withHeldBack(String line, long heldBack) {
+        return heldBack == 0 ? line : line + " (" + heldBack + " more like this since the last such line were not"
+                + " logged)";
     }
 }

@@ -113,8 +113,7 @@ final class OperatorLog {
             return;
         }
         String text = unsentCapLine(clientIp(client), reason, bytes, cap);
-        log.info(heldBack == 0 ? text : text + " (" + heldBack + " more like this since the last such line were not "
-                + "logged)");
+        log.info(LogLimiter.withHeldBack(text, heldBack));
     }
 
     /** A v0 UDP request refused because its user or client IP holds its budget of v0 sockets. */
@@ -136,8 +135,7 @@ final class OperatorLog {
             return;
         }
         String text = line.get();
-        log.info(heldBack == 0 ? text : text + " (" + heldBack + " more like this since the last such line were not "
-                + "logged)");
+        log.info(LogLimiter.withHeldBack(text, heldBack));
     }
 
     // ---- the lines, as functions of what they report, for the tests --------------------------------------------
