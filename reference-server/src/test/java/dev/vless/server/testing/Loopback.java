@@ -34,6 +34,15 @@ public final class Loopback {
         }
     }
 
+    /**
+     * Open file descriptors of this process (a test's server runs in it, so its sockets are among them), or -1 where
+     * there is no {@code /proc/self/fd}.
+     */
+    public static int openFds() {
+        String[] fds = new java.io.File("/proc/self/fd").list();
+        return fds == null ? -1 : fds.length;
+    }
+
     private static boolean canBind(String ip) {
         try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(InetAddress.getByName(ip), 0))) {
             return true;
