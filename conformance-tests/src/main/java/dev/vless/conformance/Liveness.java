@@ -8,7 +8,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -78,9 +77,7 @@ final class Liveness {
             TcpPeer echo = h.tcpEcho();
             // The payload in a write of its own, and the answer taken if it holds the payload: the probe asks only
             // "does it still serve", not "does it keep HDR-11 and RSP-1", which are cases' questions.
-            VlessConnection c = h.tcp(echo.address(), new byte[0]);
-            Preflight.writeApart(c, hello);
-            Outcome o = Preflight.awaitEcho(c, hello, target.ioTimeout());
+            Outcome o = Preflight.echoThrough(h, echo, hello);
             if (o.kind() == Outcome.Kind.DATA) {
                 return Preflight.contains(o.bytes(), hello) ? null : "a valid request got other bytes back";
             }

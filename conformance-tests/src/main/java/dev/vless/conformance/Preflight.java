@@ -45,9 +45,7 @@ final class Preflight {
             TcpPeer echo = h.tcpEcho();
             byte[] hello = "pre-flight: TCP through the target".getBytes(StandardCharsets.US_ASCII);
             try {
-                VlessConnection c = h.tcp(echo.address(), new byte[0]);
-                writeApart(c, hello);
-                tcp = awaitEcho(c, hello, t.ioTimeout());
+                tcp = echoThrough(h, echo, hello);
             } catch (TargetUnreachableException e) {
                 return unreachable(t, e);
             }
@@ -167,7 +165,7 @@ final class Preflight {
      * Reads the answer to {@code hello} sent through {@code c}: until it holds {@code hello} (or as many bytes and
      * a few more, for a server that adds some), the connection ends, or {@code timeout} passes.
      */
-    static Outcome awaitEcho(VlessConnection c, byte[] hello, Duration timeout) throws IOException {
+    private static Outcome awaitEcho(VlessConnection c, byte[] hello, Duration timeout) throws IOException {
         Outcome first = c.await(timeout);
         if (first.kind() != Outcome.Kind.DATA) {
             return first;
@@ -185,10 +183,20 @@ final class Preflight {
     }
 
     /**
+     * A valid command-1 request through the target to {@code echo}, {@code hello} written apart from the header, and
+     * what came back: the probe the pre-flight and the liveness check share.
+     */
+    static Outcome echoThrough(Harness h, TcpPeer echo, byte[] hello) throws IOException {
+        VlessConnection c = h.tcp(echo.address(), new byte[0]);
+        writeApart(c, hello);
+        return awaitEcho(c, hello, h.target().ioTimeout());
+    }
+
+    /**
      * Writes {@code payload} a moment after the header went, so that it arrives apart from it: the probes ask whether
      * the target serves, and a target that loses what comes in the header's read (HDR-11) is a case's finding.
      */
-    static void writeApart(VlessConnection c, byte[] payload) throws IOException {
+    private static void writeApart(VlessConnection c, byte[] payload) throws IOException {
         try {
             Thread.sleep(APART_MS);
         } catch (InterruptedException e) {

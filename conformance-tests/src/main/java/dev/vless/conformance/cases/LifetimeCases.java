@@ -350,15 +350,9 @@ class LifetimeCases {
 
     /** The source of the datagram {@code payload} as {@code a} received it. */
     private static InetSocketAddress mappingOf(Harness h, UdpPeer a, byte[] payload) throws Exception {
-        long deadline = System.nanoTime() + h.target().ioTimeout().toNanos();
-        while (System.nanoTime() < deadline) {
-            UdpPeer.Datagram d = h.awaitDatagram(a, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
-            if (d == null) {
-                break;
-            }
-            if (Arrays.equals(d.payload(), payload)) {
-                return d.source();
-            }
+        UdpPeer.Datagram d = UdpFrameCases.nextMatching(h, a, payload);
+        if (d != null) {
+            return d.source();
         }
         String ended = h.endedConnections();
         throw Expect.blocked("UDP-3", "the datagram '" + new String(payload, java.nio.charset.StandardCharsets.US_ASCII)

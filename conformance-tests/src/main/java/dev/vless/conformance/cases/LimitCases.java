@@ -2,6 +2,7 @@
 package dev.vless.conformance.cases;
 
 import static dev.vless.conformance.cases.UdpFrameCases.ascii;
+import static dev.vless.conformance.cases.UdpFrameCases.nextMatching;
 
 import dev.vless.conformance.ConformanceCases;
 import dev.vless.conformance.Expect;
@@ -193,20 +194,5 @@ class LimitCases {
 
     private static InetSocketAddress sourceOf(UdpPeer.Datagram d) {
         return d == null ? null : d.source();
-    }
-
-    /** The next datagram at {@code peer} whose payload is {@code p}, skipping others; {@code null} if none comes. */
-    private static UdpPeer.Datagram nextMatching(Harness h, UdpPeer peer, byte[] p) throws Exception {
-        long deadline = System.nanoTime() + h.target().ioTimeout().toNanos();
-        while (System.nanoTime() < deadline) {
-            UdpPeer.Datagram d = h.awaitDatagram(peer, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
-            if (d == null) {
-                return null;
-            }
-            if (Arrays.equals(d.payload(), p)) {
-                return d;
-            }
-        }
-        return null;
     }
 }

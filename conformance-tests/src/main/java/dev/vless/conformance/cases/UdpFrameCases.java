@@ -367,6 +367,24 @@ class UdpFrameCases {
         return d;
     }
 
+    /**
+     * The next datagram at {@code peer} whose payload is {@code p}, skipping others (earlier cases' stragglers, a
+     * flood's tail), within the I/O timeout; {@code null} if none comes.
+     */
+    static UdpPeer.Datagram nextMatching(Harness h, UdpPeer peer, byte[] p) throws Exception {
+        long deadline = System.nanoTime() + h.target().ioTimeout().toNanos();
+        while (System.nanoTime() < deadline) {
+            UdpPeer.Datagram d = h.awaitDatagram(peer, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+            if (d == null) {
+                return null;
+            }
+            if (Arrays.equals(d.payload(), p)) {
+                return d;
+            }
+        }
+        return null;
+    }
+
     /** The next frame on {@code c} must carry exactly {@code p}. */
     static void expectFrame(Harness h, UdpConnection c, byte[] p, String rule) throws Exception {
         byte[] got = c.receive();
