@@ -141,8 +141,9 @@ class VectorFile:
         v["rules"] = rules
         self.doc["vectors"].append(v)
 
-    def invalid(self, vid, description, wire, error, at_eof=False, decoded_before=None):
-        rule = self.truncated_rule if error == "truncated" else DEFAULT_RULES[error]
+    def invalid(self, vid, description, wire, error, at_eof=False, decoded_before=None, rule=None):
+        if rule is None:
+            rule = self.truncated_rule if error == "truncated" else DEFAULT_RULES[error]
         assert at_eof == (error == "truncated"), vid
         v = {"id": vid, "description": description, "hex": wire.hex(), "valid": False, "error": error, "rule": rule}
         if at_eof:
@@ -245,12 +246,12 @@ def request_v1():
         "bad-version")
     bad("v1-bad-version-tls-client-hello", "the start of a TLS ClientHello on a plaintext listener",
         bytes.fromhex("160301020001"), "bad-version")
-    for cmd in (0x00, 0x05, 0xFF):
+    for cmd in (0x00, 0x06, 0xFF):
         bad("v1-unknown-command-%02x" % cmd, "command 0x%02x" % cmd, v1 + u8(cmd) + dst, "unknown-command")
     bad("v1-v0-layout-with-version-1", "a v0 header (addons length 0) sent with version 1: the addons length byte"
         " is read as command 0", v1 + u8(0) + u8(1) + dst, "unknown-command")
-    bad("v1-unknown-command-before-address", "command 0x05 is bad as soon as it arrives, before any address",
-        v1 + u8(5), "unknown-command")
+    bad("v1-unknown-command-before-address", "command 0x06 is bad as soon as it arrives, before any address",
+        v1 + u8(6), "unknown-command")
     bad("v1-port-zero-ipv4", "port 0 with an IPv4 address", v1 + u8(1) + u16(0) + ipv4("192.0.2.1").wire(),
         "port-zero")
     bad("v1-port-zero-domain", "port 0 with a domain name", v1 + u8(1) + u16(0) + domain("example.com").wire(),
@@ -345,14 +346,16 @@ def request_v0():
     v0 = u8(0) + uid(U1) + u8(0)
     dst = u16(443) + ipv4("192.0.2.1").wire()
 
-    def bad(vid, description, wire, error):
-        f.invalid(vid, description, wire, error)
+    def bad(vid, description, wire, error, rule=None):
+        f.invalid(vid, description, wire, error, rule=rule)
 
-    for cmd in (0x00, 0x05, 0xFF):
+    for cmd in (0x00, 0x06, 0xFF):
         bad("v0-unknown-command-%02x" % cmd, "v0 command 0x%02x" % cmd, v0 + u8(cmd) + dst, "unknown-command")
     bad("v0-crumfurs-command", "command 4 (CRUMFURS) in v0, laid out as a v1 CRUMFURS request", v0 + u8(4),
         "command-not-in-version")
     bad("v0-crumfurs-command-with-address", "command 4 in v0 followed by an address", v0 + u8(4) + dst,
+        "command-not-in-version")
+    bad("v0-udp-mux-command", "command 5 (UDP-MUX) in v0, laid out as a v1 UDP-MUX request", v0 + u8(5),
         "command-not-in-version")
     bad("v0-crumfurs-command-after-addons", "command 4 in v0 after two addon bytes",
         u8(0) + uid(U1) + u8(2) + bytes.fromhex("abcd") + u8(4), "command-not-in-version")

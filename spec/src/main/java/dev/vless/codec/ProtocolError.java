@@ -10,9 +10,9 @@ import dev.vless.spec.SpecRule;
 public enum ProtocolError {
     /** The version byte is neither 0x00 nor 0x01. */
     BAD_VERSION("bad-version", SpecRule.VER_2),
-    /** The command byte is not 1, 2, 3 or 4. */
+    /** The command byte is not 1 to 5. */
     UNKNOWN_COMMAND("unknown-command", SpecRule.HDR_5),
-    /** Command 4 (CRUMFURS) in a v0 request. */
+    /** Command 4 (CRUMFURS) or 5 (UDP-MUX) in a v0 request. */
     COMMAND_NOT_IN_VERSION("command-not-in-version", SpecRule.HDR_6),
     /** The address type is not 1, 2 or 3. */
     UNKNOWN_ADDRESS_TYPE("unknown-address-type", SpecRule.ADR_1),
@@ -31,7 +31,9 @@ public enum ProtocolError {
     /** A UMFURS whose source port is 0. */
     SOURCE_PORT_ZERO("source-port-zero", SpecRule.UMF_6),
     /** A v0 response header whose version byte is not 0x00. */
-    BAD_RESPONSE_VERSION("bad-response-version", SpecRule.RSP_3);
+    BAD_RESPONSE_VERSION("bad-response-version", SpecRule.RSP_3),
+    /** The first byte of a UDP-MUX connection is not 0x15, or the stream ended before it: the mode is unavailable. */
+    MUX_UNAVAILABLE("mux-unavailable", SpecRule.MUX_5);
 
     private final String slug;
     private final SpecRule defaultRule;

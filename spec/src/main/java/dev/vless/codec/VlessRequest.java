@@ -20,7 +20,7 @@ import java.util.UUID;
  */
 public record VlessRequest(VlessVersion version, UUID user, byte[] addons, VlessCommand command, VlessAddress address) {
 
-    /** Bytes of version, user ID and command: the whole CRUMFURS request. */
+    /** Bytes of version, user ID and command: the whole CRUMFURS or UDP-MUX request. */
     public static final int CRUMFURS_LENGTH = 18;
     /** The longest header: v0 with 255 addon bytes and a 255-byte domain name. */
     public static final int MAX_LENGTH = 1 + 16 + 1 + 255 + 1 + 2 + 1 + 1 + 255;
@@ -37,8 +37,8 @@ public record VlessRequest(VlessVersion version, UUID user, byte[] addons, Vless
         if (addons.length > 255) {
             throw new IllegalArgumentException("addons: " + addons.length + " bytes (expected: 0-255)");
         }
-        if (version == VlessVersion.V0 && command == VlessCommand.CRUMFURS) {
-            throw new IllegalArgumentException("command: CRUMFURS (expected: TCP, UDP or MUX in v0)");
+        if (version == VlessVersion.V0 && command.v1Only()) {
+            throw new IllegalArgumentException("command: " + command + " (expected: TCP, UDP or MUX in v0)");
         }
         if (command.hasAddress()) {
             requireNonNull(address, "address");
@@ -58,6 +58,11 @@ public record VlessRequest(VlessVersion version, UUID user, byte[] addons, Vless
     /** The v1 CRUMFURS request of {@code user}. */
     public static VlessRequest crumfurs(UUID user) {
         return new VlessRequest(VlessVersion.V1, user, new byte[0], VlessCommand.CRUMFURS, null);
+    }
+
+    /** The v1 UDP-MUX request (command 5) of {@code user}: 18 bytes, like a CRUMFURS request (MUX-1). */
+    public static VlessRequest mux(UUID user) {
+        return new VlessRequest(VlessVersion.V1, user, new byte[0], VlessCommand.UDP_MUX, null);
     }
 
     /** A v0 request without addons. */

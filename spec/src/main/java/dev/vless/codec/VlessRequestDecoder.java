@@ -97,9 +97,9 @@ public final class VlessRequestDecoder extends ByteToMessageDecoder {
             return -1;
         }
         VlessCommand command = VlessCommand.valueOf(in.getByte(pos));
-        if (command == VlessCommand.CRUMFURS && version == VlessVersion.V0) {
-            throw new VlessProtocolException(ProtocolError.COMMAND_NOT_IN_VERSION,
-                    "command 4 (CRUMFURS) in a v0 request");
+        if (command.v1Only() && version == VlessVersion.V0) {
+            throw new VlessProtocolException(ProtocolError.COMMAND_NOT_IN_VERSION, String.format(
+                    "command %d (%s) in a v0 request", command.byteValue(), command));
         }
         pos++;
         if (!command.hasAddress()) {

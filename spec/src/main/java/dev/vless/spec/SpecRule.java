@@ -39,9 +39,10 @@ public enum SpecRule {
     HDR_4(MUST, SERVER, "4", Scope.ALL,
             "A server MUST compare user IDs in a time that does not depend on where they differ."),
     HDR_5(MUST, SERVER, "4", Scope.ALL,
-            "The command is 1 (TCP), 2 (UDP), 3 (Mux) or 4 (CRUMFURS); a server MUST treat any other value as bad input."),
+            "The command is 1 (TCP), 2 (UDP), 3 (Mux), 4 (CRUMFURS) or 5 (UDP-MUX); a server MUST treat any other value as"
+                    + " bad input."),
     HDR_6(MUST, SERVER, "4", Scope.ALL,
-            "Command 4 exists only in v1; a server MUST treat a v0 request with command 4 as bad input."),
+            "Commands 4 and 5 exist only in v1; a server MUST treat a v0 request with command 4 or 5 as bad input."),
     HDR_7(MAY, SERVER, "4", Scope.ALL,
             "A server MAY refuse command 3 (Mux), and then MUST treat it exactly like an unknown command."),
     HDR_8(MUST, SERVER, "4", Scope.ALL,
@@ -188,8 +189,8 @@ public enum SpecRule {
             "A datagram from X received on any socket of a context goes to the context's open command-2 connection whose"
                     + " target is X, the newest by completed request header if there are several."),
     DLV_2(MUST, SERVER, "12", Scope.V1_ONLY,
-            "With no such connection, the datagram goes to the context's live CRUMFURS as a UMFURS (endpoint-independent"
-                    + " filtering)."),
+            "With no such connection and no open MUX connection (§23), the datagram goes to the context's live CRUMFURS as"
+                    + " a UMFURS (endpoint-independent filtering)."),
     DLV_3(MUST, SERVER, "12", Scope.V1_ONLY,
             "With neither, the datagram is dropped and counted."),
     DLV_6(MUST, SERVER, "12", Scope.V1_ONLY,
@@ -262,7 +263,80 @@ public enum SpecRule {
     CLI_2(MUST, CLIENT, "18", Scope.V1_ONLY,
             "A client MUST hand a datagram received as UMFURS to the application labelled with its UMFURS source."),
     CLI_3(SHOULD, CLIENT, "18", Scope.ALL,
-            "A client SHOULD close a command-2 connection that has been idle for a configurable time.");
+            "A client SHOULD close a command-2 connection that has been idle for a configurable time."),
+
+    // §23 Multiplexed UDP (command 5)
+    MUX_1(MUST, BOTH, "23", Scope.V1_ONLY,
+            "A UDP-MUX request is version 1, user ID and command 5, 18 bytes with nothing after the command byte; a"
+                    + " server MUST treat command 5 in a v0 request as bad input."),
+    MUX_2(MAY, SERVER, "23", Scope.V1_ONLY,
+            "A server MAY leave command 5 unsupported, and then MUST treat it exactly like an unknown command."),
+    MUX_3(MUST, SERVER, "23", Scope.V1_ONLY,
+            "A server that supports command 5 answers a valid request, once the connection belongs to its NAT context,"
+                    + " with exactly one byte, 0x15 (MUX_ESTABLISHED), and from then on sends nothing but frames."),
+    MUX_4(MUST, CLIENT, "23", Scope.V1_ONLY,
+            "A client MUST NOT send a frame before it has read 0x15, and MUST read bytes that arrive with it as frames."),
+    MUX_5(MUST, CLIENT, "23", Scope.V1_ONLY,
+            "A client MUST take end of stream, a first byte other than 0x15, or no byte within a deadline (default 5 s)"
+                    + " as the mode being unavailable: it closes the connection and carries its datagrams per remote"
+                    + " (command 2 and CRUMFURS) instead."),
+    MUX_6(SHOULD, CLIENT, "23", Scope.V1_ONLY,
+            "A client that found the mode unavailable SHOULD NOT request it from that server again for 10 minutes."),
+    MUX_7(MUST, BOTH, "23", Scope.V1_ONLY,
+            "On a MUX connection every datagram, in both directions, is one frame: address type (1), address, port (2,"
+                    + " big-endian), length (2, big-endian, unsigned) and payload, the UMFURS layout; a client's frame"
+                    + " may also use address type 2 (a domain name)."),
+    MUX_8(MUST, BOTH, "23", Scope.V1_ONLY,
+            "A client's frame names the datagram's destination; a server's frame names the datagram's true source as"
+                    + " the server's socket received it, an IPv4-mapped source as address type 1 and never a domain name."),
+    MUX_9(MUST, BOTH, "23", Scope.V1_ONLY,
+            "A frame of length 0 is a valid empty datagram and lengths of 32768 and above are valid; a receiver MUST"
+                    + " NOT treat the length as signed."),
+    MUX_10(MUST, SERVER, "23", Scope.V1_ONLY,
+            "A server MUST discard a client's frame to port 0 without sending it or counting it as a datagram."),
+    MUX_11(MUST, BOTH, "23", Scope.V1_ONLY,
+            "A frame error (an unknown address type, an empty domain name, a domain byte outside 0x21 to 0x7E, a"
+                    + " domain name or source port 0 from the server) MUST close the connection at once; a server sends"
+                    + " no byte after it and hands nothing to a fallback."),
+    MUX_12(MUST, SERVER, "23", Scope.V1_ONLY,
+            "When the client ends the stream of a MUX connection the server closes it; a partial frame at the end is"
+                    + " discarded and counted."),
+    MUX_13(MUST, SERVER, "23", Scope.V1_ONLY,
+            "A MUX connection belongs to the NAT context of its user ID and client IP, and the server sends a frame to"
+                    + " X from the socket the mapping rules choose for X, exactly as for a command-2 connection to X."),
+    MUX_14(MUST, SERVER, "23", Scope.V1_ONLY,
+            "A frame whose destination the server refuses (DST-1, after ADR-4) is dropped and counted; the connection"
+                    + " stays open."),
+    MUX_15(MUST, SERVER, "23", Scope.V1_ONLY,
+            "A server resolves a domain destination once per MUX connection and uses the answer (the first IPv4"
+                    + " address, else the first IPv6 address) while that address's dialed entry lives; frames to a name"
+                    + " that fails to resolve, or resolves to a refused address, are dropped and counted for 30 s."),
+    MUX_16(MUST, SERVER, "23", Scope.V1_ONLY,
+            "Frames to a name that is being resolved wait, in order; frames to other destinations never wait for it."),
+    MUX_17(MUST, SERVER, "23", Scope.V1_ONLY,
+            "A datagram from X that no command-2 connection takes (DLV-1) goes to the context's open MUX connection"
+                    + " that most recently sent a datagram to X."),
+    MUX_18(MUST, SERVER, "23", Scope.V1_ONLY,
+            "Failing that, the datagram goes to the context's newest open MUX connection, the one whose 0x15 went out"
+                    + " last; it goes to CRUMFURS only when the context has no open MUX connection."),
+    MUX_19(MUST, SERVER, "23", Scope.V1_ONLY,
+            "A MUX connection receives no datagram that DLV-6 drops, and a closed MUX connection is never chosen:"
+                    + " datagrams queued to it are discarded and counted."),
+    MUX_20(MUST, SERVER, "23", Scope.V1_ONLY,
+            "No socket of a NAT context expires while the context has an open MUX connection."),
+    MUX_21(SHOULD, SERVER, "23", Scope.V1_ONLY,
+            "A server SHOULD close a MUX connection that carried no frame in either direction for the lifetime,"
+                    + " counting from its 0x15 and every frame read or written, frames to port 0 included."),
+    MUX_22(SHOULD, SERVER, "23", Scope.V1_ONLY,
+            "A server SHOULD bound, configurably: MUX connections per context (8, least recently active closed beyond"
+                    + " that, not counted toward the command-2 limit), unsent bytes per MUX connection (1 MiB), lookups in"
+                    + " flight (8) and cached names (1024) per MUX connection, and new destinations per context and"
+                    + " second."),
+    MUX_23(MUST, CLIENT, "23", Scope.V1_ONLY,
+            "A client MUST hand a datagram received in a MUX frame to the application labelled with the frame's"
+                    + " source."),
+    MUX_24(SHOULD, CLIENT, "23", Scope.V1_ONLY,
+            "A client SHOULD re-open a closed MUX connection with the back-off of CRF-7.");
 
     /** The profiles a rule applies to. */
     private enum Scope {

@@ -68,7 +68,7 @@ class VlessRequestDecoderTest {
                 new BadInput("version 0x02", "02", ProtocolError.BAD_VERSION, SpecRule.VER_2),
                 new BadInput("version 0xff", "ff", ProtocolError.BAD_VERSION, SpecRule.VER_2),
                 new BadInput("v1 command 0", "01" + U + "00", ProtocolError.UNKNOWN_COMMAND, SpecRule.HDR_5),
-                new BadInput("v1 command 5", "01" + U + "05", ProtocolError.UNKNOWN_COMMAND, SpecRule.HDR_5),
+                new BadInput("v1 command 6", "01" + U + "06", ProtocolError.UNKNOWN_COMMAND, SpecRule.HDR_5),
                 new BadInput("v0 command 0xff after addons", "00" + U + "02 aabb ff", ProtocolError.UNKNOWN_COMMAND,
                         SpecRule.HDR_5),
                 new BadInput("v0 CRUMFURS", "00" + U + "00 04", ProtocolError.COMMAND_NOT_IN_VERSION,

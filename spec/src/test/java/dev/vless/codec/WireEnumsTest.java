@@ -61,7 +61,7 @@ class WireEnumsTest {
     @Test
     void rejectsEveryOtherCommandByte() {
         for (int b = -128; b < 128; b++) {
-            if (b >= 1 && b <= 4) {
+            if (b >= 1 && b <= 5) {
                 continue;
             }
             byte value = (byte) b;
