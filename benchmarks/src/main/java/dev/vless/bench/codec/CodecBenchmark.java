@@ -8,6 +8,9 @@ import dev.vless.codec.VlessCommand;
 import dev.vless.codec.VlessRequest;
 import dev.vless.codec.VlessRequestDecoder;
 import dev.vless.codec.VlessServerEncoder;
+import dev.vless.codec.udp.MuxFrame;
+import dev.vless.codec.udp.MuxFrameDecoder;
+import dev.vless.codec.udp.MuxFrameEncoder;
 import dev.vless.codec.udp.UdpFrame;
 import dev.vless.codec.udp.UdpFrameDecoder;
 import dev.vless.codec.udp.UdpFrameEncoder;
@@ -104,6 +107,11 @@ public class CodecBenchmark extends BenchmarkBase {
         ByteBuf frame;
         ByteBuf umfurs;
         ByteBuf out;
+        /** A client's UDP-MUX frame to {@link #source}'s address (IPv4) and one to {@link #domain}. */
+        ByteBuf muxToIpv4;
+        ByteBuf muxToDomain;
+        VlessAddress domain;
+        VlessAddress ipv4;
         InetSocketAddress source;
         EmbeddedChannel frameDecoder;
         EmbeddedChannel frameEncoder;
@@ -129,7 +137,14 @@ public class CodecBenchmark extends BenchmarkBase {
             UdpFrame.encode(payload, frame);
             umfurs = alloc.directBuffer(UmfursDecoder.IPV4_HEADER_LENGTH + size);
             UmfursEncoder.encode(source, payload, umfurs);
-            out = alloc.directBuffer(UmfursDecoder.IPV6_HEADER_LENGTH + size);
+            out = alloc.directBuffer(MuxFrameEncoder.headerLength(VlessAddress.of("x".repeat(255), 1)) + size);
+            ipv4 = VlessAddress.of(source);
+            domain = VlessAddress.of("tracker.example.com", 6881);
+            muxToIpv4 = alloc.directBuffer(MuxFrameEncoder.headerLength(ipv4) + size);
+            MuxFrameEncoder.encode(new MuxFrame(ipv4, payload.retainedDuplicate()), muxToIpv4);
+            muxToDomain = alloc.directBuffer(MuxFrameEncoder.headerLength(domain) + size);
+            MuxFrameEncoder.encodeHeader(domain, size, muxToDomain);
+            muxToDomain.writeBytes(payload, 0, size);
             frameDecoder = new EmbeddedChannel(new UdpFrameDecoder());
             frameEncoder = new EmbeddedChannel(UdpFrameEncoder.INSTANCE);
             umfursDecoder = new EmbeddedChannel(new UmfursDecoder());
@@ -143,6 +158,8 @@ public class CodecBenchmark extends BenchmarkBase {
             frame.release();
             umfurs.release();
             out.release();
+            muxToIpv4.release();
+            muxToDomain.release();
             frameDecoder.finishAndReleaseAll();
             frameEncoder.finishAndReleaseAll();
             umfursDecoder.finishAndReleaseAll();
@@ -195,6 +212,37 @@ public class CodecBenchmark extends BenchmarkBase {
         ByteBuf body = ch.readOutbound();
         header.release();
         body.release();
+    }
+
+    /** Writes a client's UDP-MUX frame to a domain name: header (type, name, port, length) and payload. */
+    @Benchmark
+    public ByteBuf encodeMuxFrameToDomain(Datagrams s) {
+        s.out.clear();
+        MuxFrameEncoder.encodeHeader(s.domain, s.payload.readableBytes(), s.out);
+        s.out.writeBytes(s.payload, s.payload.readerIndex(), s.payload.readableBytes());
+        return s.out;
+    }
+
+    /**
+     * Finds the end of a client's UDP-MUX frame to an IPv4 destination and reads its fields in place: what a server's
+     * hot path does per frame, without building a frame object.
+     */
+    @Benchmark
+    public long parseMuxFrameInPlace(Datagrams s) {
+        ByteBuf in = s.muxToIpv4.readerIndex(0);
+        int length = MuxFrameDecoder.frameLength(in, MuxFrameDecoder.Direction.FROM_CLIENT);
+        int start = in.readerIndex();
+        long key = ((in.getInt(start + 1) & 0xffffffffL) << 16) | in.getUnsignedShort(start + 5);
+        return key + length;
+    }
+
+    /** Decodes a client's UDP-MUX frame to a domain into a {@link MuxFrame} (name, port, retained payload slice). */
+    @Benchmark
+    public VlessAddress decodeMuxFrameToDomain(Datagrams s) {
+        s.muxToDomain.readerIndex(0);
+        MuxFrame f = MuxFrameDecoder.decode(s.muxToDomain, MuxFrameDecoder.Direction.FROM_CLIENT);
+        f.release();
+        return f.address();
     }
 
     /** Reads one frame with the static decoder; the payload is a retained slice. */

@@ -57,6 +57,18 @@ public final class LoadGenerator implements Callable<Integer> {
                     + "the one compared (default: ${DEFAULT-VALUE}).")
     List<String> protocol = new ArrayList<>(List.of("v1"));
 
+    @Option(names = "--udp-mode", split = ",", paramLabel = "per-remote|mux",
+            description = "How v1 carries UDP, one or both (default: ${DEFAULT-VALUE}): per-remote = CRUMFURS and one "
+                    + "command-2 connection per remote; mux = UDP-MUX connections (command 5), one per generator "
+                    + "thread. Both: every UDP workload runs in each mode, interleaved.")
+    List<String> udpMode = new ArrayList<>(List.of("per-remote"));
+
+    @Option(names = "--many-peers", paramLabel = "PEERSxDATAGRAMS",
+            description = "The many-peers workload: one client, PEERS remotes, DATAGRAMS ping-pongs each, all at once, "
+                    + "per remote and over UDP-MUX, each on a fresh reference server with TLS: set-up time, server CPU "
+                    + "per datagram and memory (none: skip; default: ${DEFAULT-VALUE}).")
+    String manyPeers = "none";
+
     @Option(names = "--compare", paramLabel = "LINK",
             description = "A second VLESS server to measure in the same run, as a share link.")
     String compareLink;
@@ -173,6 +185,18 @@ public final class LoadGenerator implements Callable<Integer> {
         for (String p : protocol) {
             versions.add(version("--protocol", p));
         }
+        for (String m : udpMode) {
+            if (!m.equals("per-remote") && !m.equals("mux")) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "--udp-mode " + m
+                        + " (expected: per-remote, mux, or both separated by a comma)");
+            }
+        }
+        ManyPeers.Spec peersSpec;
+        try {
+            peersSpec = manyPeers.equalsIgnoreCase("none") ? null : ManyPeers.Spec.parse(manyPeers);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(new CommandLine(this), "--many-peers: " + e.getMessage());
+        }
         Duration preWarm = duration("--server-warmup", serverWarmup);
         VlessVersion compareVersion = version("--compare-protocol", compareProtocol);
         if (compareLink != null && v2ray != null) {
@@ -187,6 +211,7 @@ public final class LoadGenerator implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(cleanup);
         List<Result> results = new ArrayList<>();
         List<MemoryProbe.Row> memoryRows = new ArrayList<>();
+        List<ManyPeers.Row> peerRows = new ArrayList<>();
         Path logs = out.resolve("logs");
         UUID user = UUID.randomUUID();
         ManagedServer.ReferenceLauncher launcher = launcher();
@@ -223,7 +248,15 @@ public final class LoadGenerator implements Callable<Integer> {
             names = new Report.Names(direct.name(), primary.name(), compare == null ? null : compare.name());
             List<Target> plain = new ArrayList<>();
             plain.add(direct);
-            plain.addAll(primaries);
+            for (Target p : primaries) {
+                boolean v1 = p.version() == VlessVersion.V1;
+                if (!v1 || udpMode.contains("per-remote")) {
+                    plain.add(p);
+                }
+                if (v1 && udpMode.contains("mux")) {
+                    plain.add(p.withMux(p.name() + " mux"));
+                }
+            }
             if (compare != null) {
                 plain.add(compare);
             }
@@ -275,6 +308,24 @@ public final class LoadGenerator implements Callable<Integer> {
                 progress.line("tcp connect: " + tcpConnect + " workers");
                 results.addAll(median(secure, t -> connect.run(tcpConnect, t, timing, progress)));
             }
+            if (peersSpec != null) {
+                ManyPeers workload = new ManyPeers(net, peers, tls, progress);
+                progress.line("many peers: " + peersSpec.label() + ", per remote and over UDP-MUX, TLS, fresh servers");
+                // Per remote, the client holds one command-2 connection per remote: the per-context limit (256 by
+                // default) is raised so that the workload measures the mode, not the limit's evictions.
+                List<String> raised = List.of("--max-udp-connections-per-context", "100000", "--max-connections",
+                        "1000000", "--max-table-entries", "1000000");
+                for (int round = 0; round < repeat; round++) {
+                    for (boolean mux : new boolean[] {false, true}) {
+                        String mode = mux ? "mux" : "per-remote";
+                        try (ManagedServer s = ManagedServer.reference("reference-peers-" + mode, launcher, user, tls,
+                                raised, logs)) {
+                            Target t = Target.vless("reference v1 (TLS)", s.link(), VlessVersion.V1, s.pid());
+                            peerRows.add(workload.run(s, mux ? t.withMux("reference v1 mux (TLS)") : t, peersSpec));
+                        }
+                    }
+                }
+            }
             if (memory > 0) {
                 MemoryProbe probe = new MemoryProbe(net, peers, progress);
                 progress.line("memory: " + memory + " of each kind, on fresh processes");
@@ -308,10 +359,12 @@ public final class LoadGenerator implements Callable<Integer> {
         options.put("rate", rate);
         options.put("threads", threads);
         options.put("protocol", protocol);
+        options.put("udpMode", udpMode);
+        options.put("manyPeers", manyPeers);
         options.put("server", targetLink != null ? targetLink : launcher.describe() + " " + serverJvmOptions);
         options.put("compare", compareLink != null ? compareLink : v2ray != null ? v2ray + " (" + v2rayName + ")"
                 : null);
-        String md = Report.write(out, machine, options, names, results, memoryRows);
+        String md = Report.write(out, machine, options, names, results, memoryRows, peerRows);
         stdout.println();
         stdout.print(md);
         stdout.println("\nwritten: " + out.resolve("results.json") + ", " + out.resolve("results.md"));

@@ -123,10 +123,11 @@ final class MemoryProbe {
         }
     }
 
-    private record Snapshot(Long heap, long rss) {
+    /** The server's live heap ({@code null} when not a JVM) and resident memory at one moment. */
+    record Snapshot(Long heap, long rss) {
     }
 
-    private Snapshot snapshot(ManagedServer server) throws IOException, InterruptedException {
+    static Snapshot snapshot(ManagedServer server) throws IOException, InterruptedException {
         Thread.sleep(300); // let the last writes and reads settle
         Long heap = server.isJava() ? server.liveHeapBytes() : null;
         return new Snapshot(heap, ProcStat.rssBytes(server.pid()));

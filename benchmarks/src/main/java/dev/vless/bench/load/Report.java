@@ -68,7 +68,7 @@ final class Report {
 
     /** Writes both files and returns the Markdown. */
     static String write(Path dir, Machine machine, Map<String, Object> options, Names names, List<Result> results,
-            List<MemoryProbe.Row> memory) throws IOException {
+            List<MemoryProbe.Row> memory, List<ManyPeers.Row> manyPeers) throws IOException {
         Files.createDirectories(dir);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("generated", Instant.now().toString());
@@ -76,9 +76,10 @@ final class Report {
         json.put("options", options);
         json.put("results", withComparisons(names, results));
         json.put("memory", memory);
+        json.put("manyPeers", manyPeers);
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
                 .writeValue(dir.resolve("results.json").toFile(), json);
-        String md = markdown(machine, options, names, results, memory);
+        String md = markdown(machine, options, names, results, memory, manyPeers);
         Files.writeString(dir.resolve("results.md"), md, StandardCharsets.UTF_8);
         return md;
     }
@@ -101,7 +102,7 @@ final class Report {
     }
 
     static String markdown(Machine machine, Map<String, Object> options, Names names, List<Result> results,
-            List<MemoryProbe.Row> memory) {
+            List<MemoryProbe.Row> memory, List<ManyPeers.Row> manyPeers) {
         StringBuilder md = new StringBuilder();
         md.append("| workload | target | rate | share of direct | p50 µs | p99 µs | p99.9 µs | loss | server CPU µs/op")
                 .append(" | rate vs ").append(names.compare() == null ? "compare" : names.compare())
@@ -139,6 +140,20 @@ final class Report {
                 md.append("| ").append(row.target()).append(" | ").append(row.item()).append(" | ").append(row.count())
                         .append(" | ").append(row.heapBytesPer() == null ? "n/a" : bytes(row.heapBytesPer()))
                         .append(" | ").append(bytes(row.rssBytesPer())).append(" |\n");
+            }
+        }
+        if (!manyPeers.isEmpty()) {
+            md.append("\n| many peers | target | TCP connections | set-up ms | all done ms | server CPU µs/datagram")
+                    .append(" | server heap added | server RSS added | resent |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
+            for (ManyPeers.Row row : manyPeers) {
+                md.append("| ").append(row.label()).append(" | ").append(row.target())
+                        .append(" | ").append(row.tcpConnections())
+                        .append(" | ").append(String.format(Locale.ROOT, "%.0f", row.setupMs()))
+                        .append(" | ").append(String.format(Locale.ROOT, "%.0f", row.totalMs()))
+                        .append(" | ").append(num(row.serverCpuUsPerDatagram()))
+                        .append(" | ").append(row.heapBytes() == null ? "n/a" : bytes(row.heapBytes()))
+                        .append(" | ").append(bytes(row.rssBytes()))
+                        .append(" | ").append(row.resent()).append(" |\n");
             }
         }
         md.append("\nMachine: ").append(machine.processors()).append(" CPUs; ").append(machine.java())

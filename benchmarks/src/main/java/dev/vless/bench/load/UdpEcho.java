@@ -2,6 +2,7 @@
 package dev.vless.bench.load;
 
 import dev.vless.codec.CrumfursAck;
+import dev.vless.codec.MuxAck;
 import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessClientEncoder;
 import dev.vless.codec.VlessCommand;
@@ -9,6 +10,8 @@ import dev.vless.codec.VlessRequest;
 import dev.vless.codec.VlessResponseHeaderDecoder;
 import dev.vless.codec.VlessVersion;
 import dev.vless.codec.udp.CrumfursAckDecoder;
+import dev.vless.codec.udp.MuxAckDecoder;
+import dev.vless.codec.udp.MuxFrameDecoder;
 import dev.vless.codec.udp.UdpFrame;
 import dev.vless.codec.udp.UdpFrameDecoder;
 import dev.vless.codec.udp.UmfursDecoder;
@@ -21,12 +24,15 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.collection.LongObjectHashMap;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -39,8 +45,10 @@ import org.HdrHistogram.Histogram;
 /**
  * The UDP echo workload: {@code flows} flows, each to its own echo peer, each keeping {@code inFlight} datagrams of
  * {@code payload} bytes outstanding (closed loop: an echo sends the next), optionally paced to a total rate. Through a
- * VLESS target every flow is one command-2 connection (v1: after a CRUMFURS, as a v1 client must); on the direct path
- * it is one UDP socket talking to the peer.
+ * VLESS target every flow is one command-2 connection (v1: after a CRUMFURS, as a v1 client must), or, for a UDP-MUX
+ * target, a destination on the generator loop's one UDP-MUX connection (command 5; one per generator event loop, all
+ * in the same NAT context, as one client whose datagrams leave from two threads); on the direct path it is one UDP
+ * socket talking to the peer.
  *
  * <p>Every datagram carries its slot, a sequence number and its send time, so the round trip is measured per
  * datagram. Counted for the window: datagrams <em>sent</em> in it and their echoes, whenever they come (the drain
@@ -151,6 +159,8 @@ final class UdpEcho {
         final AtomicLong umfurs = new AtomicLong();
         final AtomicLong brokenFlows = new AtomicLong();
         Channel crumfurs;
+        /** Per generator loop, for a UDP-MUX target: the loop's MUX connection and its demultiplexer. */
+        MuxConnection[] muxes;
         volatile long windowStart = Long.MAX_VALUE;
         volatile long windowEnd = Long.MAX_VALUE;
         volatile boolean stopping;
@@ -168,13 +178,16 @@ final class UdpEcho {
 
         Result execute() throws Exception {
             List<InetSocketAddress> peerAddresses = peers.udpEchoes(spec.flows());
-            if (!target.isDirect() && target.version() == VlessVersion.V1) {
+            if (target.mux()) {
+                openMuxes(Math.min(states.length, spec.flows()));
+            } else if (!target.isDirect() && target.version() == VlessVersion.V1) {
                 openCrumfurs();
             }
             List<Future<Void>> ready = new ArrayList<>();
             for (int i = 0; i < spec.flows(); i++) {
                 LoopState st = states[i % states.length];
                 Flow flow = target.isDirect() ? new DirectFlow(i, st, peerAddresses.get(i))
+                        : target.mux() ? new MuxFlow(i, st, peerAddresses.get(i))
                         : new VlessFlow(i, st, peerAddresses.get(i));
                 flows.add(flow);
                 st.flows.add(flow);
@@ -345,6 +358,129 @@ final class UdpEcho {
             }
         }
 
+        /** Opens one UDP-MUX connection per generator loop in use and waits for each one's 0x15. */
+        private void openMuxes(int count) throws Exception {
+            muxes = new MuxConnection[count];
+            SslContext ssl = target.tls() ? tls.clientFor(target.link()) : null;
+            for (int i = 0; i < count; i++) {
+                MuxConnection m = new MuxConnection(net.loop(i));
+                muxes[i] = m;
+                net.tcp(net.loop(i), new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel c) {
+                        ChannelPipeline p = c.pipeline();
+                        if (ssl != null) {
+                            p.addLast(ssl.newHandler(c.alloc()));
+                        }
+                        p.addLast(new MuxAckDecoder(), m);
+                    }
+                }).connect(target.link().address()).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        m.acked.tryFailure(f.cause());
+                    }
+                });
+            }
+            for (MuxConnection m : muxes) {
+                if (!m.acked.await(10, TimeUnit.SECONDS) || !m.acked.isSuccess()) {
+                    throw new IllegalStateException(target.name() + ": no UDP-MUX answer (0x15): "
+                            + (m.acked.cause() != null ? m.acked.cause() : "timed out"));
+                }
+            }
+        }
+
+        /**
+         * One UDP-MUX connection: after the 0x15, frames from the server are handed to the flow whose peer is the
+         * frame's source, found by address and port without building an address object per datagram.
+         */
+        final class MuxConnection extends ByteToMessageDecoder {
+            final Promise<Void> acked;
+            final LongObjectHashMap<Flow> bySource = new LongObjectHashMap<>();
+            Channel channel;
+
+            MuxConnection(EventLoop loop) {
+                acked = loop.newPromise();
+            }
+
+            @Override
+            public void channelActive(ChannelHandlerContext ctx) throws Exception {
+                channel = ctx.channel();
+                if (!target.tls()) {
+                    ctx.writeAndFlush(encode(VlessRequest.mux(target.link().user()), ctx));
+                }
+                super.channelActive(ctx);
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+                if (evt instanceof SslHandshakeCompletionEvent e) {
+                    if (e.isSuccess()) {
+                        ctx.writeAndFlush(encode(VlessRequest.mux(target.link().user()), ctx));
+                    } else {
+                        acked.tryFailure(e.cause());
+                    }
+                }
+                super.userEventTriggered(ctx, evt);
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+                if (msg instanceof MuxAck) {
+                    acked.trySuccess(null);
+                    return;
+                }
+                super.channelRead(ctx, msg);
+            }
+
+            @Override
+            protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+                int length;
+                while ((length = MuxFrameDecoder.frameLength(in, MuxFrameDecoder.Direction.FROM_SERVER)) >= 0) {
+                    int start = in.readerIndex();
+                    if (in.getByte(start) != 1) {
+                        in.skipBytes(length); // the peers are IPv4; nothing else is expected
+                        umfurs.incrementAndGet();
+                        continue;
+                    }
+                    long key = key(in.getInt(start + 1), in.getUnsignedShort(start + 5));
+                    int payload = in.getUnsignedShort(start + 7);
+                    Flow flow = bySource.get(key);
+                    if (flow == null) {
+                        umfurs.incrementAndGet(); // a datagram from a source no flow talks to
+                        in.skipBytes(length);
+                    } else {
+                        ByteBuf content = in.retainedSlice(start + 9, payload);
+                        in.skipBytes(length);
+                        flow.echoed(content);
+                    }
+                }
+            }
+
+            @Override
+            public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+                super.channelReadComplete(ctx);
+                ctx.flush();
+            }
+
+            @Override
+            public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+                if (!stopping) {
+                    brokenFlows.addAndGet(bySource.size());
+                    progress.note(target.name() + ": the UDP-MUX connection was closed by the server");
+                }
+                acked.tryFailure(new IllegalStateException("the server closed the UDP-MUX connection"));
+                super.channelInactive(ctx);
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                if (!stopping) {
+                    progress.note(target.name() + ": UDP-MUX connection: " + cause);
+                }
+                acked.tryFailure(cause);
+                ctx.close();
+            }
+        }
+
         void close() throws InterruptedException {
             stopping = true;
             for (LoopState st : states) {
@@ -360,6 +496,13 @@ final class UdpEcho {
             }
             if (crumfurs != null) {
                 closing.add(crumfurs.close());
+            }
+            if (muxes != null) {
+                for (MuxConnection m : muxes) {
+                    if (m != null && m.channel != null) {
+                        closing.add(m.channel.close());
+                    }
+                }
             }
             for (Future<?> f : closing) {
                 f.await(5, TimeUnit.SECONDS);
@@ -393,8 +536,15 @@ final class UdpEcho {
             /** Connects or binds; the future completes when datagrams can be sent. */
             abstract Future<Void> open();
 
-            /** Bytes before the payload in each buffer written: the VLESS frame length, or none. */
+            /** Bytes before the payload in each buffer written: the VLESS frame header, or none. */
             abstract int headroom();
+
+            /** Writes the {@link #headroom()} bytes for a datagram of {@code payload} bytes. */
+            void writeHeader(ByteBuf buf, int payload) {
+                if (headroom() > 0) {
+                    buf.writeShort(payload);
+                }
+            }
 
             /** What to write for a datagram whose buffer starts with the headroom. */
             abstract Object message(ByteBuf datagram);
@@ -433,9 +583,7 @@ final class UdpEcho {
                 }
                 int payload = spec.payload();
                 ByteBuf buf = channel.alloc().ioBuffer(headroom() + payload);
-                if (headroom() > 0) {
-                    buf.writeShort(payload);
-                }
+                writeHeader(buf, payload);
                 buf.writeLong(((long) slot << 32) | (s & 0xffffffffL));
                 buf.writeLong(now);
                 buf.writeZero(payload - TAG_BYTES);
@@ -636,6 +784,48 @@ final class UdpEcho {
                 }
             }
         }
+
+        /** A flow as one destination on its loop's UDP-MUX connection: each datagram is one frame to the peer. */
+        final class MuxFlow extends Flow {
+            private final int peerIpv4;
+
+            MuxFlow(int index, LoopState st, InetSocketAddress peer) {
+                super(index, st, peer);
+                if (!(peer.getAddress() instanceof Inet4Address v4)) {
+                    throw new IllegalArgumentException("peer " + peer + " (expected: IPv4)");
+                }
+                peerIpv4 = VlessAddress.ipv4Bits(v4);
+            }
+
+            @Override
+            Future<Void> open() {
+                MuxConnection m = muxes[index % muxes.length];
+                channel = m.channel;
+                m.bySource.put(key(peerIpv4, peer.getPort()), this);
+                return ready.setSuccess(null);
+            }
+
+            @Override
+            int headroom() {
+                return 1 + 4 + 2 + 2;
+            }
+
+            @Override
+            void writeHeader(ByteBuf buf, int payload) {
+                // A client frame to an IPv4 destination: type 1, address, port, length (MUX-7).
+                buf.writeByte(1).writeInt(peerIpv4).writeShort(peer.getPort()).writeShort(payload);
+            }
+
+            @Override
+            Object message(ByteBuf datagram) {
+                return datagram;
+            }
+        }
+    }
+
+    /** A peer's IPv4 address and port as one map key. */
+    static long key(int ipv4, int port) {
+        return ((ipv4 & 0xffffffffL) << 16) | port;
     }
 
     static ByteBuf encode(VlessRequest request, ChannelHandlerContext ctx) {

@@ -32,7 +32,8 @@ class LoadGeneratorTest {
         boolean v2ray = Files.isExecutable(Path.of("/usr/bin/v2ray"));
         List<String> args = new ArrayList<>(List.of("--udp", "2x64x2", "--tcp-bulk", "1", "--tcp-connect", "1",
                 "--duration", "500ms", "--warmup", "200ms", "--server-warmup", "0", "--memory", "8",
-                "--protocol", "v1,v0", "--out", out.toString()));
+                "--protocol", "v1,v0", "--udp-mode", "per-remote,mux", "--many-peers", "16x2",
+                "--out", out.toString()));
         if (v2ray) {
             args.add("--v2ray");
         }
@@ -54,7 +55,15 @@ class LoadGeneratorTest {
             assertThat(rows).anyMatch(r -> r.startsWith("udp-echo → v2ray") && r.endsWith(" v0"));
             assertThat(rows).anyMatch(r -> r.startsWith("tcp-connect → v2ray") && r.endsWith(" v0 (TLS)"));
         }
+        assertThat(rows).contains("udp-echo → reference v1 mux");
         assertThat(json.get("memory")).isNotEmpty();
+        // Many peers: per remote, a CRUMFURS and one connection per remote; over UDP-MUX, one connection for all.
+        Set<String> peerRows = new HashSet<>();
+        for (JsonNode r : json.get("manyPeers")) {
+            peerRows.add(r.get("target").asText() + ": " + r.get("tcpConnections").asInt());
+            assertThat(r.get("totalMs").asDouble()).as(r.toString()).isPositive();
+        }
+        assertThat(peerRows).containsExactlyInAnyOrder("reference v1 (TLS): 17", "reference v1 mux (TLS): 1");
         assertThat(Files.readString(out.resolve("results.md"))).contains("| workload | target | rate |");
     }
 }

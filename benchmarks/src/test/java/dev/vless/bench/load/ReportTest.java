@@ -22,7 +22,7 @@ class ReportTest {
                 udp(MANY, "v2ray 4.34.0 v0", 50_000, 15.0));
 
         String md = Report.markdown(new Report.Machine(2, List.of(), "java", "6.1"), Map.of(),
-                new Report.Names("direct", "reference v1", "v2ray 4.34.0 v0"), results, List.of());
+                new Report.Names("direct", "reference v1", "v2ray 4.34.0 v0"), results, List.of(), List.of());
 
         assertThat(md).contains("Performance goals, reference v1 against v2ray 4.34.0 v0 (measured, not asserted):",
                 "- 1 flow × 64 B × 1 in flight (ping-pong), round trips per second: reference v1 9.0k, v2ray 4.34.0 v0 "
@@ -38,7 +38,7 @@ class ReportTest {
     void withoutAComparisonThereAreNoGoals() {
         String md = Report.markdown(new Report.Machine(2, List.of(), "java", "6.1"), Map.of(),
                 new Report.Names("direct", "reference v1", null), List.of(udp(PING, "reference v1", 9_000, 40.0)),
-                List.of());
+                List.of(), List.of());
 
         assertThat(md).doesNotContain("goal");
     }
