@@ -8,6 +8,7 @@ import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessClientEncoder;
 import dev.vless.codec.VlessCommand;
 import dev.vless.codec.VlessRequest;
+import dev.vless.codec.udp.MuxFrameEncoder;
 import dev.vless.codec.udp.UdpFrame;
 import dev.vless.server.DestinationFilter;
 import dev.vless.server.VlessServer;
@@ -73,6 +74,8 @@ public class RelayBenchmark extends BenchmarkBase {
 
     private static final UUID USER_A = UUID.fromString("0e6c5a3e-4f3a-4b39-9a43-0d2b1a7f0c11");
     private static final UUID USER_B = UUID.fromString("7d0f5a52-9a41-4c5e-8f4b-2b0c6d3e1f22");
+    /** The UDP-MUX connection's user: a context of its own, so that it does not take user A's unknown sources. */
+    private static final UUID USER_C = UUID.fromString("3c9b2e71-6d5a-4f08-b1e4-5a7c8d9e0f33");
     private static final InetSocketAddress CLIENT = new InetSocketAddress(InetAddress.getLoopbackAddress(), 50000);
 
     /** Payload bytes per datagram. */
@@ -87,6 +90,10 @@ public class RelayBenchmark extends BenchmarkBase {
     private ClientChannel crumfurs;
     private ClientChannel udpDiscarding;
     private ClientChannel udpSending;
+    private ClientChannel mux;
+    private ChannelPipeline muxSocketPipeline;
+    private InetSocketAddress muxSocketAddress;
+    private ByteBuf muxFrame;
     private ChannelPipeline socketPipeline;
     private InetSocketAddress socketAddress;
     private ByteBuf frame;
@@ -102,7 +109,7 @@ public class RelayBenchmark extends BenchmarkBase {
         targetAddress = (InetSocketAddress) target.getLocalAddress();
         stranger = new InetSocketAddress(InetAddress.getByAddress(new byte[] {(byte) 198, 51, 100, 23}), 27015);
 
-        VlessServerConfig config = VlessServer.builder().plaintext().user(USER_A).user(USER_B)
+        VlessServerConfig config = VlessServer.builder().plaintext().user(USER_A).user(USER_B).user(USER_C)
                 .destinations(DestinationFilter.allowingLoopback()).buildConfig();
         runtime = new ServerRuntime(config, new ServerMetrics(), loop.transport(), loop.loop(), null);
 
@@ -129,6 +136,28 @@ public class RelayBenchmark extends BenchmarkBase {
         }
         frame = ByteBufAllocator.DEFAULT.directBuffer(UdpFrame.HEADER_LENGTH + size);
         UdpFrame.encode(payload, frame);
+
+        // A UDP-MUX connection in a context of its own: its first frame maps the target; the context's socket then
+        // discards writes like user A's.
+        mux = connect(VlessRequest.mux(USER_C));
+        pump(() -> !mux.outboundMessages().isEmpty(), "the UDP-MUX answer");
+        releaseAll(mux.outboundMessages());
+        muxFrame = ByteBufAllocator.DEFAULT.directBuffer(MuxFrameEncoder.headerLength(VlessAddress.of(targetAddress))
+                + size);
+        MuxFrameEncoder.encodeHeader(VlessAddress.of(targetAddress), size, muxFrame);
+        muxFrame.writeBytes(payload, 0, size);
+        AtomicReference<NatContext> muxContext = new AtomicReference<>();
+        mux.pipeline().fireChannelRead(muxFrame.readerIndex(0).retain());
+        mux.pipeline().fireChannelReadComplete();
+        pump(() -> {
+            RelayAccess.natTable(runtime).withContext(USER_C, CLIENT.getAddress(), muxContext::set, () -> { });
+            return muxContext.get() != null && !NatAccess.socketChannels(muxContext.get()).isEmpty()
+                    && NatAccess.socketChannels(muxContext.get()).get(0).localAddress() != null;
+        }, "the UDP-MUX mapping");
+        DatagramChannel muxSocket = NatAccess.socketChannels(muxContext.get()).get(0);
+        muxSocket.pipeline().addFirst("discard-writes", DiscardWrites.INSTANCE);
+        muxSocketPipeline = muxSocket.pipeline();
+        muxSocketAddress = (InetSocketAddress) muxSocket.localAddress();
     }
 
     /** Every iteration must run on the thread that owns the loop. */
@@ -143,11 +172,13 @@ public class RelayBenchmark extends BenchmarkBase {
         crumfurs.finishAndReleaseAll();
         udpDiscarding.finishAndReleaseAll();
         udpSending.finishAndReleaseAll();
+        mux.finishAndReleaseAll();
         loop.runPending();
         runtime.close();
         loop.close();
         target.close();
         frame.release();
+        muxFrame.release();
         payload.release();
     }
 
@@ -181,6 +212,21 @@ public class RelayBenchmark extends BenchmarkBase {
         releaseAll(crumfurs.outboundMessages());
     }
 
+    /** Client's UDP-MUX frame → its destination's mapping → datagram written to the context socket (discarded). */
+    @Benchmark
+    public void muxFrameToUdp() {
+        fireFrame(mux.pipeline(), muxFrame);
+    }
+
+    /** Datagram from a remote the MUX connection sent to → routing (MUX-17) → frame written to the MUX connection. */
+    @Benchmark
+    public void udpToMuxFrame() {
+        muxSocketPipeline.fireChannelRead(new DatagramPacket(received(), muxSocketAddress, targetAddress));
+        muxSocketPipeline.fireChannelReadComplete();
+        mux.runPendingTasks();
+        releaseAll(mux.outboundMessages());
+    }
+
     /**
      * The buffer a read of the context socket hands on: the server reads each datagram into a buffer of
      * {@link UdpSockets#RECEIVE_BUFFER} bytes from the channel's allocator (UDP-4), so one is taken per operation and
@@ -196,7 +242,11 @@ public class RelayBenchmark extends BenchmarkBase {
      * decoder releases it once consumed, so a retain and a reset make it look fresh without garbage of the harness.
      */
     private void fireFrame(ChannelPipeline p) {
-        p.fireChannelRead(frame.readerIndex(0).retain());
+        fireFrame(p, frame);
+    }
+
+    private void fireFrame(ChannelPipeline p, ByteBuf wire) {
+        p.fireChannelRead(wire.readerIndex(0).retain());
         p.fireChannelReadComplete();
         loop.runTasks();
     }
@@ -222,7 +272,7 @@ public class RelayBenchmark extends BenchmarkBase {
     private void pump(BooleanSupplier done, String what) throws InterruptedException {
         for (int i = 0; i < 2000; i++) {
             loop.runPending();
-            for (ClientChannel ch : new ClientChannel[] {crumfurs, udpDiscarding, udpSending}) {
+            for (ClientChannel ch : new ClientChannel[] {crumfurs, udpDiscarding, udpSending, mux}) {
                 if (ch != null) {
                     ch.runPendingTasks();
                 }
