@@ -21,24 +21,13 @@ public final class MuxFrame extends DefaultByteBufHolder {
     private final VlessAddress address;
 
     /**
-     * Wraps {@code payload}, taking over its reference, as a datagram to or from {@code address}; if the arguments
-     * are refused the payload is released, as the frame would have done.
+     * Wraps {@code payload}, taking over its reference, as a datagram to or from {@code address}. Arguments it refuses
+     * leave the payload to the caller, as {@link UmfursMessage} does.
      */
     public MuxFrame(VlessAddress address, ByteBuf payload) {
-        super(checked(address, payload));
-        this.address = address;
-    }
-
-    private static ByteBuf checked(VlessAddress address, ByteBuf payload) {
-        requireNonNull(payload, "payload");
-        try {
-            requireNonNull(address, "address");
-            UdpFrame.checkLength(payload.readableBytes());
-        } catch (RuntimeException e) {
-            payload.release();
-            throw e;
-        }
-        return payload;
+        super(requireNonNull(payload, "payload"));
+        this.address = requireNonNull(address, "address");
+        UdpFrame.checkLength(payload.readableBytes());
     }
 
     /** A frame for a datagram to or from an IP endpoint; an IPv4-mapped address becomes IPv4 (ADR-4). */
