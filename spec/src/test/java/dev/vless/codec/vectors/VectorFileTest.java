@@ -85,7 +85,7 @@ class VectorFileTest {
     private static final int BYTE_BY_BYTE_LIMIT = 4096;
     private static final int LARGE_PIECE = 1021;
     /** Up to this many bytes a vector is also fed in two pieces, split at every position in turn. */
-    private static final int SPLIT_EVERYWHERE_LIMIT = 600;
+    private static final int SPLIT_EVERYWHERE_LIMIT = 256;
     /**
      * The rules §15.3 names in its last column: where a kind of error breaks a more specific rule than its default,
      * a vector may name that one (MUX frame errors name MUX-11 in any case, see {@link Message#errorRule}).
