@@ -197,6 +197,37 @@ class VectorFileTest {
         assertThat(kinds).as("error kinds with a vector").isEqualTo(EnumSet.allOf(ProtocolError.class));
     }
 
+    /**
+     * The worked examples of Appendix A and the vectors that say they are one must show the same bytes: each such
+     * vector's bytes (without its trailing payload) start a code span in the example's subsection.
+     */
+    @Test
+    void appendixExamplesShowTheirVectorsBytes() throws IOException {
+        String doc = Files.readString(Path.of("VLESS.md"), StandardCharsets.UTF_8);
+        Pattern appendix = Pattern.compile("^Appendix (A\\.[0-9]+)");
+        int examples = 0;
+        for (String name : FILES) {
+            for (JsonNode v : VectorFile.read(DIR.resolve(name)).root().path("vectors")) {
+                java.util.regex.Matcher m = appendix.matcher(v.path("description").asText());
+                if (!m.find()) {
+                    continue;
+                }
+                examples++;
+                int start = doc.indexOf("\n### " + m.group(1) + " ");
+                assertThat(start).as("%s: subsection %s in VLESS.md", v.path("id").asText(), m.group(1))
+                        .isNotNegative();
+                int end = doc.indexOf("\n##", start + 1);
+                String section = doc.substring(start, end < 0 ? doc.length() : end);
+                String hex = v.path("hex").asText();
+                String header = hex.substring(0, hex.length() - v.path("trailing").asText("").length());
+                // A code span that starts with them: A.2 shows a v0 response header with the data after it.
+                assertThat(section).as("%s: its bytes in %s", v.path("id").asText(), m.group(1))
+                        .contains("`" + header);
+            }
+        }
+        assertThat(examples).as("vectors that are Appendix A examples").isGreaterThanOrEqualTo(15);
+    }
+
     private static void checkValid(Message message, JsonNode vector) {
         byte[] wire = hex(vector.path("hex"));
         byte[] canonical = vector.has("canonical_hex") ? hex(vector.path("canonical_hex")) : wire;
