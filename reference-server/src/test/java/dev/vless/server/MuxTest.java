@@ -249,6 +249,9 @@ class MuxTest {
             assertThat(r.source()).isEqualTo(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
             assertThat(r.text()).isEqualTo("one");
             assertThat(mux.readMuxFrame().text()).isEqualTo("two");
+            mux.send(TestClient.muxFrame("LOCALHOST", port, ascii("three")));
+            assertThat(a.receive().text()).isEqualTo("three");
+            assertThat(server.stats().muxLookups()).as("MUX-15: one lookup per name and connection").isEqualTo(1);
         }
     }
 

@@ -387,6 +387,7 @@ final class MuxRelay extends ChannelInboundHandlerAdapter implements MuxLink {
         n.resolving = true;
         n.queued = false;
         lookupsInFlight++;
+        runtime.metrics.muxLookups.increment();
         VlessAddress target;
         try {
             target = new VlessAddress(VlessAddressType.DOMAIN, n.key, 1);
