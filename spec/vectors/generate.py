@@ -7,8 +7,8 @@ Re-run after changing a vector (from any directory; standard library only, Pytho
     python3 spec/vectors/generate.py
 
 The output is deterministic: the same script writes byte-identical files, so commit the script and the JSON files
-together and review the diff. No implementation is run here: every byte comes from the layouts of §4 to §10, and
-every expected error from the rules of §15.3. README.md in this directory describes the file format.
+together and review the diff. No implementation is run here: every byte comes from the layouts of §4 to §10 and
+§23, and every expected error from the rules of §15.3. README.md in this directory describes the file format.
 """
 
 import ipaddress
@@ -20,7 +20,7 @@ import uuid as uuidlib
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # §4 and §5 wire values.
-COMMANDS = {"tcp": 1, "udp": 2, "mux": 3, "crumfurs": 4}
+COMMANDS = {"tcp": 1, "udp": 2, "mux": 3, "crumfurs": 4, "udp-mux": 5}
 ADDRESS_TYPES = {"ipv4": 1, "domain": 2, "ipv6": 3}
 
 # §15.3: the rule each error kind breaks when no more specific rule applies.
@@ -37,6 +37,7 @@ DEFAULT_RULES = {
     "bad-source-type": "UMF-2",
     "source-port-zero": "UMF-6",
     "bad-response-version": "RSP-3",
+    "mux-unavailable": "MUX-5",
 }
 
 # User IDs: Appendix A's, a random one, and the two extremes (the codec does not judge users; HDR-3 is the server's).
@@ -122,11 +123,35 @@ def frame(payload):
     return u16(len(payload)) + payload
 
 
+def mux_frame(address, port, payload):
+    """The bytes of a UDP-MUX frame (§23.2), the UMFURS layout: address type, address, port, length, payload."""
+    return address.wire() + u16(port) + u16(len(payload)) + payload
+
+
+def mux_decoded(address, port, payload, canonical=None):
+    """The fields a decoder reports for a MUX frame; an IPv4-mapped address is reported as its IPv4 form."""
+    a = canonical or address
+    return {"address_type": a.kind, "address": a.text, "port": port, "payload": payload.hex()}
+
+
+# Appendix A.8: a client's datagram "ping" to dummy.com:5000, and the reply "pong" from 127.0.0.3:5000, the address
+# dummy.com resolved to in the example, labelled with that address (MUX-8, MUX-23).
+A8_CLIENT_FRAME = mux_frame(domain("dummy.com"), 5000, b"ping")
+A8_SERVER_FRAME = mux_frame(ipv4("127.0.0.3"), 5000, b"pong")
+# A.8's keepalive: a client frame to port 0 with no payload, which the server discards (MUX-10).
+A8_KEEPALIVE = mux_frame(ipv4("0.0.0.0"), 0, b"")
+# What a client that mistakes UDP-MUX for command 2 sends after its request: a command-2 frame, 00 04 "ping".
+# Its first byte is read as an address type (HDR-11, MUX-4) and fails as a frame (MUX-11).
+EARLY_NOT_A_FRAME = frame(b"ping")
+
+
 class VectorFile:
-    def __init__(self, name, message, profile, spec, layout, truncated_rule, stream):
+    def __init__(self, name, message, profile, spec, layout, truncated_rule, stream, error_rule=None):
         self.name = name
         self.doc = {"message": message, "profile": profile, "spec": spec, "layout": layout, "vectors": []}
         self.truncated_rule = truncated_rule
+        # A rule that every other error of this file breaks (MUX-11 for a MUX frame), instead of the kind's default.
+        self.error_rule = error_rule
         self.stream = stream
 
     def valid(self, vid, description, wire, decoded, rules, trailing=b"", canonical=None):
@@ -143,8 +168,12 @@ class VectorFile:
 
     def invalid(self, vid, description, wire, error, at_eof=False, decoded_before=None, rule=None):
         if rule is None:
-            rule = self.truncated_rule if error == "truncated" else DEFAULT_RULES[error]
-        assert at_eof == (error == "truncated"), vid
+            if error == "truncated":
+                rule = self.truncated_rule
+            else:
+                rule = self.error_rule or DEFAULT_RULES[error]
+        # Only the end of the stream shows a truncation, and a missing MUX answer (MUX-5) when nothing came at all.
+        assert at_eof == (error == "truncated" or (error == "mux-unavailable" and not wire)), vid
         v = {"id": vid, "description": description, "hex": wire.hex(), "valid": False, "error": error, "rule": rule}
         if at_eof:
             v["at_eof"] = True
@@ -228,6 +257,15 @@ def request_v1():
        " reads and discards, not part of the header", "crumfurs", None, None, ["HDR-9", "HDR-11", "CRF-4"],
        trailing=bytes.fromhex("0000000001"))
     ok("v1-crumfurs-other-user", "CRUMFURS of another user ID", "crumfurs", None, None, ["HDR-9"], user=U2)
+    ok("v1-udp-mux", "Appendix A.8: the UDP-MUX request, exactly 18 bytes", "udp-mux", None, None,
+       ["HDR-1", "MUX-1"])
+    ok("v1-udp-mux-other-user", "UDP-MUX of another user ID", "udp-mux", None, None, ["MUX-1"], user=U2)
+    ok("v1-udp-mux-with-frame", "UDP-MUX followed at once by a client frame (A.8's frame to dummy.com:5000): not part"
+       " of the header (HDR-11); the server reads it as the first frame once its 0x15 is out, although MUX-4 tells a"
+       " client to wait for 0x15", "udp-mux", None, None, ["MUX-1", "HDR-11", "MUX-4"], trailing=A8_CLIENT_FRAME)
+    ok("v1-udp-mux-with-command-2-frame", "UDP-MUX followed by a command-2 frame (00 04 \"ping\"): the header"
+       " decodes, and the bytes after it fail as a frame (vector muxc-after-request-command-2-frame)", "udp-mux",
+       None, None, ["MUX-1", "HDR-11"], trailing=EARLY_NOT_A_FRAME)
     ok("v1-user-nil", "the nil UUID decodes; whether it is a user is the server's business (HDR-3)", "tcp", 443,
        ipv4("192.0.2.1"), ["HDR-1"], user=U_NIL)
     ok("v1-user-all-ones", "a UUID of all one bits (no sign trouble in 64-bit halves)", "udp", 443,
@@ -356,7 +394,9 @@ def request_v0():
     bad("v0-crumfurs-command-with-address", "command 4 in v0 followed by an address", v0 + u8(4) + dst,
         "command-not-in-version")
     bad("v0-udp-mux-command", "command 5 (UDP-MUX) in v0, laid out as a v1 UDP-MUX request", v0 + u8(5),
-        "command-not-in-version")
+        "command-not-in-version", rule="MUX-1")
+    bad("v0-udp-mux-command-with-address", "command 5 in v0 followed by an address", v0 + u8(5) + dst,
+        "command-not-in-version", rule="MUX-1")
     bad("v0-crumfurs-command-after-addons", "command 4 in v0 after two addon bytes",
         u8(0) + uid(U1) + u8(2) + bytes.fromhex("abcd") + u8(4), "command-not-in-version")
     bad("v0-port-zero-ipv4", "v0 port 0 with an IPv4 address", v0 + u8(1) + u16(0) + ipv4("192.0.2.1").wire(),
@@ -570,15 +610,228 @@ def umfurs_file():
     return f
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# mux-ack.json
+# ---------------------------------------------------------------------------------------------------------------------
+
+def mux_ack():
+    f = VectorFile("mux-ack.json", "mux-ack", "v1", "VLESS.md §23",
+                   "one byte 0x15 (MUX_ESTABLISHED), then frames in both directions",
+                   "MUX-3", stream=False)
+    ack = u8(0x15)
+    f.valid("mux-ack-alone", "Appendix A.8: the answer to a UDP-MUX request", ack, {"value": "15"}, ["MUX-3"])
+    f.valid("mux-ack-then-frame", "the answer and, in the same segment, A.8's server frame: the bytes after it are"
+            " frames, which the client reads as such (MUX-4)", ack, {"value": "15"}, ["MUX-3", "MUX-4"],
+            trailing=A8_SERVER_FRAME)
+    f.valid("mux-ack-then-byte-15", "a frame stream starting with another 0x15 byte is not a second answer (as a"
+            " frame it is then bad, but that is the frame decoder's business)", ack, {"value": "15"}, ["MUX-3"],
+            trailing=u8(0x15))
+
+    def unavailable(vid, description, wire):
+        f.invalid(vid, description, wire, "mux-unavailable", at_eof=not wire)
+
+    unavailable("mux-ack-empty-stream", "the stream ends before the answer: the server closed (for instance after"
+                " the handshake deadline of a server without the mode, MUX-2)", b"")
+    unavailable("mux-ack-byte-14", "0x14, the CRUMFURS acknowledgement, is not the UDP-MUX answer", u8(0x14))
+    unavailable("mux-ack-byte-00", "0x00, as a v0 response header starts", bytes.fromhex("0000"))
+    unavailable("mux-ack-http-answer", "a fallback's HTTP answer: the 'H' of HTTP/1.1 is the first byte",
+                b"HTTP/1.1 400 Bad Request\r\n")
+    unavailable("mux-ack-frame-without-answer", "a server frame with no 0x15 before it: address type 1 is no answer",
+                A8_SERVER_FRAME)
+    unavailable("mux-ack-byte-ff", "0xff", u8(0xFF))
+    return f
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# mux-frame-client.json and mux-frame-server.json
+# ---------------------------------------------------------------------------------------------------------------------
+
+def mux_frame_files():
+    """The two directions of a UDP-MUX stream: the same layout, but only a client may name a domain or port 0."""
+    client = VectorFile("mux-frame-client.json", "mux-frame-client", "v1", "VLESS.md §23",
+                        "client to server, after 0x15: a stream of frames: address_type(1)=1|2|3 address(4|1+L|16)"
+                        " port(2) length(2, unsigned) payload(length); port 0 is a no-op",
+                        "MUX-12", stream=True, error_rule="MUX-11")
+    server = VectorFile("mux-frame-server.json", "mux-frame-server", "v1", "VLESS.md §23",
+                        "server to client, after 0x15: a stream of frames: address_type(1)=1|3 source_ip(4|16)"
+                        " source_port(2)=1..65535 length(2, unsigned) payload(length)",
+                        "MUX-12", stream=True, error_rule="MUX-11")
+
+    def ok(f, vid, description, frames, rules):
+        """frames: (address, port, payload, canonical address or None) tuples."""
+        wire = b"".join(mux_frame(a, p, d) for a, p, d, _ in frames)
+        decoded = [mux_decoded(a, p, d, c) for a, p, d, c in frames]
+        canonical = None
+        if any(c is not None for _, _, _, c in frames):
+            canonical = b"".join(mux_frame(c or a, p, d) for a, p, d, c in frames)
+        f.valid(vid, description, wire, decoded, rules, canonical=canonical)
+
+    dummy = domain("dummy.com")
+    z = ipv4("127.0.0.3")
+    p = ipv4("127.0.0.2")
+    v6 = ipv6("2001:db8::1")
+    labels = ".".join(c * 63 for c in "abcd")
+
+    # ---- client to server ----
+    c = client
+    ok(c, "muxc-domain", "Appendix A.8: \"ping\" to dummy.com:5000, address before port",
+       [(dummy, 5000, b"ping", None)],
+       ["MUX-7", "MUX-8"])
+    ok(c, "muxc-ipv4", "\"ping\" to 127.0.0.3:5000: the bytes a UMFURS from there would have",
+       [(z, 5000, b"ping", None)],
+       ["MUX-7", "MUX-8"])
+    ok(c, "muxc-ipv6", "\"hi\" to [2001:db8::1]:443", [(v6, 443, b"hi", None)], ["MUX-7"])
+    ok(c, "muxc-ipv4-mapped", "type 3 with an IPv4-mapped destination decodes as 192.0.2.1 (ADR-4); the canonical"
+       " encoding is type 1", [(ipv6("::ffff:192.0.2.1"), 443, b"hi", ipv4("192.0.2.1"))], ["MUX-7", "ADR-4"])
+    ok(c, "muxc-empty-payload", "Appendix A.8: an empty datagram to dummy.com:5000", [(dummy, 5000, b"", None)],
+       ["MUX-7", "MUX-9"])
+    ok(c, "muxc-keepalive", "Appendix A.8: a keepalive, an empty frame to 0.0.0.0 port 0; it decodes, and the server"
+       " discards it (MUX-10)", [(ipv4("0.0.0.0"), 0, b"", None)], ["MUX-7", "MUX-10"])
+    ok(c, "muxc-port-zero-padding", "16 bytes of padding to a domain, port 0: also a no-op",
+       [(dummy, 0, bytes(16), None)],
+       ["MUX-10"])
+    ok(c, "muxc-port-65535", "destination port 65535: big-endian and unsigned", [(z, 65535, b"\x01", None)], ["MUX-7"])
+    ok(c, "muxc-domain-1-byte", "the shortest domain name", [(domain("a"), 53, b"q", None)], ["MUX-7", "ADR-2"])
+    ok(c, "muxc-domain-printable-edges", "a domain name may hold any byte from 0x21 (!) to 0x7e (~)",
+       [(domain("!example~"), 53, b"q", None)], ["MUX-7", "ADR-3"])
+    ok(c, "muxc-length-32768", "length 0x8000: negative if read as a signed 16-bit number",
+       [(z, 5000, pattern(32768), None)],
+       ["MUX-9"])
+    ok(c, "muxc-longest-frame", "the longest client frame: a 255-byte domain name and 65535 payload bytes, 65795 bytes",
+       [(domain(labels), 65535, pattern(65535), None)], ["MUX-7", "MUX-9"])
+    ok(c, "muxc-several", "frames back to back: a domain, IPv4, IPv6, a keepalive, then an empty datagram",
+       [(dummy, 5000, b"ping", None), (z, 5000, b"ping", None), (v6, 443, b"hello", None),
+        (ipv4("0.0.0.0"), 0, b"", None), (p, 4000, b"", None)], ["MUX-7", "MUX-9", "MUX-10"])
+    ok(c, "muxc-no-frames", "a stream that ends before any frame", [], ["MUX-7", "MUX-12"])
+
+    hi = u16(443) + u16(2) + b"hi"
+    for atyp, why in ((0x00, ""), (0x04, ": SOCKS5's number for IPv6"), (0xFF, "")):
+        c.invalid("muxc-type-%02x" % atyp, "address type 0x%02x%s" % (atyp, why), u8(atyp) + z.field + hi,
+                  "unknown-address-type")
+    c.invalid("muxc-type-before-address", "an unknown address type is bad as soon as it arrives", u8(0x05),
+              "unknown-address-type")
+    c.invalid("muxc-after-request-command-2-frame", "the bytes after the request of v1-udp-mux-with-command-2-frame:"
+              " a command-2 frame, whose first byte 0x00 is read as an address type", EARLY_NOT_A_FRAME,
+              "unknown-address-type")
+    c.invalid("muxc-port-before-address", "port first, as in a request header: 0x13 is no address type",
+              u16(5000) + z.wire() + u16(4) + b"ping", "unknown-address-type")
+    c.invalid("muxc-empty-domain", "domain name of length 0", u8(2) + u8(0) + hi, "empty-domain")
+    c.invalid("muxc-empty-domain-alone", "length 0 is bad as soon as it arrives", u8(2) + u8(0), "empty-domain")
+    for byte, name in ((0x20, "space"), (0x00, "nul"), (0x7F, "del"), (0x80, "80"), (0xFF, "ff")):
+        c.invalid("muxc-domain-byte-%s" % name, "domain name with the byte 0x%02x" % byte,
+                  domain(b"exa" + u8(byte) + b"mple.com").wire() + hi, "invalid-domain")
+    c.invalid("muxc-domain-bad-byte-before-end", "a bad domain byte is bad as soon as it arrives, before the name is"
+              " complete", u8(2) + u8(11) + b"ex mp", "invalid-domain")
+    c.invalid("muxc-bad-type-after-valid", "a valid frame, then one of address type 0",
+              A8_CLIENT_FRAME + u8(0) + z.field + hi, "unknown-address-type",
+              decoded_before=[mux_decoded(dummy, 5000, b"ping")])
+    c.invalid("muxc-bad-domain-after-keepalive", "a keepalive, then a frame whose domain holds a space",
+              A8_KEEPALIVE + domain(b"a b").wire() + hi, "invalid-domain",
+              decoded_before=[mux_decoded(ipv4("0.0.0.0"), 0, b"")])
+
+    msg4 = mux_frame(z, 5000, b"hello")
+    msg6 = mux_frame(v6, 5000, b"hello")
+    msgd = mux_frame(domain("example.com"), 5000, b"hello")
+    cuts = [
+        ("muxc-truncated-after-type", "after the address type", msg4[:1]),
+        ("muxc-truncated-inside-ipv4", "inside the IPv4 address (2 of 4 bytes)", msg4[:3]),
+        ("muxc-truncated-inside-ipv6", "inside the IPv6 address (15 of 16 bytes)", msg6[:16]),
+        ("muxc-truncated-after-domain-type", "after address type 2, before the length", msgd[:1]),
+        ("muxc-truncated-after-domain-length", "after the domain length, before the name", msgd[:2]),
+        ("muxc-truncated-inside-domain", "inside the domain name (10 of 11 bytes)", msgd[:12]),
+        ("muxc-truncated-inside-port", "inside the port", msg4[:6]),
+        ("muxc-truncated-inside-port-zero", "after a port high byte of 0x00: port 0 is valid from a client anyway",
+         mux_frame(z, 0, b"")[:6]),
+        ("muxc-truncated-inside-length", "inside the length", msg4[:8]),
+        ("muxc-truncated-before-payload", "after the header, before the payload", msg4[:9]),
+        ("muxc-truncated-inside-payload", "inside the payload (3 of 5 bytes)", msg4[:12]),
+        ("muxc-length-past-end", "length 65535, and the stream ends after 10 payload bytes",
+         z.wire() + u16(5000) + u16(65535) + pattern(10)),
+    ]
+    for vid, where, wire in cuts:
+        c.invalid(vid, "stream ends " + where, wire, "truncated", at_eof=True)
+    c.invalid("muxc-truncated-after-valid", "a whole frame, then the stream ends inside the next",
+              A8_CLIENT_FRAME + msgd[:10], "truncated", at_eof=True,
+              decoded_before=[mux_decoded(dummy, 5000, b"ping")])
+
+    # ---- server to client ----
+    s = server
+    ok(s, "muxs-ipv4", "Appendix A.8: \"pong\" from 127.0.0.3:5000, the address dummy.com resolved to",
+       [(z, 5000, b"pong", None)], ["MUX-7", "MUX-8", "MUX-23"])
+    ok(s, "muxs-umfurs-bytes", "the UMFURS of Appendix A.5 is also a server frame, byte for byte: \"hi\" from"
+       " 127.0.0.2:4000", [(p, 4000, b"hi", None)], ["MUX-7", "UMF-1"])
+    ok(s, "muxs-ipv6", "\"hi\" from [2001:db8::1]:4000: IPv6 sources are type 3, as in UMFURS",
+       [(v6, 4000, b"hi", None)], ["MUX-7", "MUX-8"])
+    ok(s, "muxs-ipv4-mapped-source", "type 3 with an IPv4-mapped source decodes as 127.0.0.2 (ADR-4); a server sends"
+       " it as type 1 (MUX-8), the canonical encoding", [(ipv6("::ffff:127.0.0.2"), 4000, b"hi", p)],
+       ["MUX-7", "MUX-8", "ADR-4"])
+    ok(s, "muxs-empty-payload", "an empty datagram from an IPv4 source", [(ipv4("203.0.113.7"), 3478, b"", None)],
+       ["MUX-7", "MUX-9"])
+    ok(s, "muxs-ipv6-empty-payload", "an empty datagram from an IPv6 source", [(v6, 3478, b"", None)],
+       ["MUX-7", "MUX-9"])
+    ok(s, "muxs-port-1", "source port 1, the lowest", [(ipv4("198.51.100.9"), 1, b"\x01", None)], ["MUX-7", "MUX-11"])
+    ok(s, "muxs-port-65535", "source port 65535", [(ipv6("2001:db8:85a3::8a2e:370:7334"), 65535, b"\x01", None)],
+       ["MUX-7"])
+    ok(s, "muxs-length-32768", "length 0x8000: unsigned", [(p, 4000, pattern(32768), None)], ["MUX-9"])
+    ok(s, "muxs-length-65535", "the largest length: 65535 payload bytes from IPv6, as a jumbogram could bring",
+       [(v6, 4000, pattern(65535), None)], ["MUX-7", "MUX-9"])
+    ok(s, "muxs-several", "frames back to back: the reply, a datagram from a peer never contacted, IPv6, empty",
+       [(z, 5000, b"pong", None), (p, 4000, b"hi", None), (v6, 4001, b"there", None),
+        (ipv4("192.0.2.1"), 53, b"", None)], ["MUX-7", "MUX-9", "MUX-18"])
+    ok(s, "muxs-no-frames", "a stream that ends before any frame", [], ["MUX-7"])
+
+    s.invalid("muxs-domain-type", "address type 2: a server's frame never names a domain",
+              domain("dummy.com").wire() + u16(5000) + u16(4) + b"pong", "bad-source-type")
+    s.invalid("muxs-domain-type-alone", "address type 2 is bad as soon as it arrives", u8(2), "bad-source-type")
+    for atyp in (0x00, 0x04, 0xFF):
+        s.invalid("muxs-type-%02x" % atyp, "address type 0x%02x" % atyp,
+                  u8(atyp) + p.field + u16(4000) + u16(2) + b"hi", "bad-source-type")
+    s.invalid("muxs-port-before-address", "port first, as in a request header: 0x0f is no address type",
+              u16(4000) + p.wire() + u16(2) + b"hi", "bad-source-type")
+    s.invalid("muxs-source-port-zero-ipv4", "IPv4 source port 0", p.wire() + u16(0) + u16(2) + b"hi",
+              "source-port-zero")
+    s.invalid("muxs-source-port-zero-ipv6", "IPv6 source port 0", v6.wire() + u16(0) + u16(2) + b"hi",
+              "source-port-zero")
+    s.invalid("muxs-source-port-zero-before-length", "source port 0 is bad as soon as the port arrives",
+              p.wire() + u16(0), "source-port-zero")
+    s.invalid("muxs-client-keepalive", "a client's keepalive (port 0) sent by a server", A8_KEEPALIVE,
+              "source-port-zero")
+    s.invalid("muxs-bad-type-after-valid", "a valid frame, then one naming a domain",
+              A8_SERVER_FRAME + A8_CLIENT_FRAME, "bad-source-type", decoded_before=[mux_decoded(z, 5000, b"pong")])
+
+    msg4 = mux_frame(p, 4000, b"hello")
+    msg6 = mux_frame(v6, 4000, b"hello")
+    cuts = [
+        ("muxs-truncated-after-type", "after the address type", msg4[:1]),
+        ("muxs-truncated-inside-ipv4", "inside the IPv4 source (2 of 4 bytes)", msg4[:3]),
+        ("muxs-truncated-inside-ipv6", "inside the IPv6 source (15 of 16 bytes)", msg6[:16]),
+        ("muxs-truncated-inside-port", "inside the source port", msg4[:6]),
+        ("muxs-truncated-inside-port-zero-high-byte", "after a port high byte of 0x00: not yet port 0",
+         mux_frame(p, 4000, b"")[:5] + u8(0)),
+        ("muxs-truncated-inside-length", "inside the length", msg4[:8]),
+        ("muxs-truncated-before-payload", "after the header, before the payload", msg4[:9]),
+        ("muxs-truncated-inside-payload", "inside the payload (3 of 5 bytes)", msg4[:12]),
+        ("muxs-length-past-end", "length 65535, and the stream ends after 10 payload bytes",
+         v6.wire() + u16(4000) + u16(65535) + pattern(10)),
+    ]
+    for vid, where, wire in cuts:
+        s.invalid(vid, "stream ends " + where, wire, "truncated", at_eof=True)
+    s.invalid("muxs-truncated-after-valid", "a whole frame, then the stream ends inside the next",
+              A8_SERVER_FRAME + msg6[:10], "truncated", at_eof=True,
+              decoded_before=[mux_decoded(z, 5000, b"pong")])
+    return client, server
+
+
 def main():
-    files = [request_v1(), request_v0(), response_v0(), udp_frame(), crumfurs_ack(), umfurs_file()]
+    files = [request_v1(), request_v0(), response_v0(), udp_frame(), crumfurs_ack(), umfurs_file(), mux_ack(),
+             *mux_frame_files()]
     ids = [v["id"] for f in files for v in f.doc["vectors"]]
     assert len(ids) == len(set(ids)), "vector IDs must be unique across files"
     for f in files:
         f.write()
         vectors = f.doc["vectors"]
         valid = sum(1 for v in vectors if v["valid"])
-        print("%-18s %3d valid %3d invalid" % (f.name, valid, len(vectors) - valid))
+        print("%-22s %3d valid %3d invalid" % (f.name, valid, len(vectors) - valid))
 
 
 if __name__ == "__main__":

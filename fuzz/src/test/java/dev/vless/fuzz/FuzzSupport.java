@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import dev.vless.codec.ProtocolError;
+import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessProtocolException;
+import dev.vless.codec.udp.MuxFrame;
 import dev.vless.spec.SpecRule;
 import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
@@ -90,11 +92,15 @@ final class FuzzSupport {
     record Datagram(SocketAddress sender, Payload payload) {
     }
 
+    /** A copy of a {@link MuxFrame} a decoder emitted: its address and its content. */
+    record Frame(VlessAddress address, Payload payload) {
+    }
+
     /**
      * What a decoder made of one input, with every buffer copied out and released.
      *
      * @param messages what reached the end of the pipeline, in order; buffers as {@link Payload}, envelopes as
-     *                 {@link Datagram}
+     *                 {@link Datagram}, UDP-MUX frames as {@link Frame}
      * @param error    the kind of the one {@link VlessProtocolException} thrown, or {@code null}
      * @param rule     the rule that exception named, or {@code null}
      * @param removed  whether the decoder had left the pipeline before the stream ended
@@ -195,6 +201,8 @@ final class FuzzSupport {
             try {
                 if (msg instanceof ByteBuf buf) {
                     received.add(new Payload(ByteBufUtil.getBytes(buf)));
+                } else if (msg instanceof MuxFrame frame) {
+                    received.add(new Frame(frame.address(), new Payload(ByteBufUtil.getBytes(frame.content()))));
                 } else if (msg instanceof AddressedEnvelope<?, ?> envelope && envelope.content() instanceof ByteBuf) {
                     ByteBuf content = (ByteBuf) envelope.content();
                     received.add(new Datagram(envelope.sender(), new Payload(ByteBufUtil.getBytes(content))));

@@ -9,6 +9,9 @@ import dev.vless.codec.ProtocolError;
 import dev.vless.codec.VlessRequestDecoder;
 import dev.vless.codec.VlessResponseHeaderDecoder;
 import dev.vless.codec.udp.CrumfursAckDecoder;
+import dev.vless.codec.udp.MuxAckDecoder;
+import dev.vless.codec.udp.MuxFrameDecoder;
+import dev.vless.codec.udp.MuxFrameDecoder.Direction;
 import dev.vless.codec.udp.UdpFrameDecoder;
 import dev.vless.codec.udp.UmfursDecoder;
 import io.netty.channel.ChannelHandler;
@@ -43,22 +46,36 @@ class SeedCorpusTest {
      */
     private static final int[][] SPLITS = {{}, {1, 1, 1, 1, 1, 1}, {17, 0, 1, 2}, {2, 3, 5, 7, 11}};
 
-    /** A fuzz target and the vectors, by file and ID, that seed it. */
+    /**
+     * A fuzz target and the vectors, by file and ID, that seed it.
+     *
+     * @param decoders the decoder that reads a vector file's bytes, where it is not {@code decoder}: the UDP-MUX
+     *                 frame target reads client and server streams
+     */
     private record Target(Class<?> fuzzTest, Supplier<? extends ChannelHandler> decoder, boolean stream,
-                          Map<String, List<String>> vectors) {
+                          Map<String, List<String>> vectors, Map<String, Supplier<? extends ChannelHandler>> decoders) {
+
+        Target(Class<?> fuzzTest, Supplier<? extends ChannelHandler> decoder, boolean stream,
+               Map<String, List<String>> vectors) {
+            this(fuzzTest, decoder, stream, vectors, Map.of());
+        }
+
+        Supplier<? extends ChannelHandler> decoderOf(String file) {
+            return decoders.getOrDefault(file, decoder);
+        }
     }
 
     private static final List<Target> TARGETS = List.of(
             new Target(VlessRequestDecoderFuzzTest.class, VlessRequestDecoder::new, true, Map.of(
                     "request-v1", List.of("v1-tcp-domain-with-payload", "v1-tcp-ipv6-ipv4-mapped",
                             "v1-tcp-domain-255-bytes", "v1-udp-with-empty-frame", "v1-mux-with-payload",
-                            "v1-crumfurs-with-trailing", "v1-bad-version-tls-client-hello", "v1-unknown-command-05",
+                            "v1-crumfurs-with-trailing", "v1-bad-version-tls-client-hello", "v1-unknown-command-06",
                             "v1-port-zero-before-address", "v1-unknown-address-type-04",
                             "v1-empty-domain-with-payload", "v1-domain-bad-byte-before-end",
-                            "v1-truncated-inside-domain"),
+                            "v1-truncated-inside-domain", "v1-udp-mux-with-frame"),
                     "request-v0", List.of("v0-tcp-domain-with-payload", "v0-addons-flow", "v0-longest-header",
                             "v0-mux", "v0-crumfurs-command-after-addons", "v0-socks5-domain-type",
-                            "v0-truncated-inside-addons"))),
+                            "v0-truncated-inside-addons", "v0-udp-mux-command"))),
             new Target(VlessResponseHeaderDecoderFuzzTest.class, VlessResponseHeaderDecoder::new, true, Map.of(
                     "response-v0", List.of("v0rsp-empty", "v0rsp-with-data", "v0rsp-before-udp-frame",
                             "v0rsp-with-addons", "v0rsp-addons-255", "v0rsp-bad-version-01",
@@ -78,7 +95,24 @@ class SeedCorpusTest {
                             "umfurs-port-before-address", "umfurs-source-port-zero-ipv6",
                             "umfurs-source-port-zero-before-length", "umfurs-bad-type-after-valid",
                             "umfurs-truncated-inside-length", "umfurs-truncated-ipv6-inside-payload",
-                            "umfurs-truncated-after-valid"))));
+                            "umfurs-truncated-after-valid"))),
+            new Target(MuxAckDecoderFuzzTest.class, MuxAckDecoder::new, true, Map.of(
+                    "mux-ack", List.of("mux-ack-alone", "mux-ack-then-frame", "mux-ack-then-byte-15",
+                            "mux-ack-empty-stream", "mux-ack-byte-14", "mux-ack-http-answer",
+                            "mux-ack-frame-without-answer"))),
+            new Target(MuxFrameDecoderFuzzTest.class, () -> new MuxFrameDecoder(Direction.FROM_CLIENT), false,
+                    Map.of("mux-frame-client", List.of("muxc-domain", "muxc-ipv6", "muxc-ipv4-mapped",
+                                    "muxc-keepalive", "muxc-port-zero-padding", "muxc-several", "muxc-type-04",
+                                    "muxc-after-request-command-2-frame", "muxc-empty-domain",
+                                    "muxc-domain-byte-80", "muxc-domain-bad-byte-before-end",
+                                    "muxc-bad-domain-after-keepalive", "muxc-truncated-inside-domain",
+                                    "muxc-length-past-end", "muxc-truncated-after-valid"),
+                            "mux-frame-server", List.of("muxs-ipv4", "muxs-ipv4-mapped-source",
+                                    "muxs-ipv6-empty-payload", "muxs-several", "muxs-domain-type", "muxs-type-ff",
+                                    "muxs-source-port-zero-before-length", "muxs-client-keepalive",
+                                    "muxs-bad-type-after-valid", "muxs-truncated-inside-port-zero-high-byte",
+                                    "muxs-truncated-after-valid")),
+                    Map.of("mux-frame-server", () -> new MuxFrameDecoder(Direction.FROM_SERVER))));
 
     @Test
     void seedsAreTheirVectorsAndDecodeAsTheVectorsSay() throws IOException {
@@ -94,7 +128,7 @@ class SeedCorpusTest {
                     assertThat(vector).as("vector %s in %s.json", id, file.getKey()).isNotNull();
                     FuzzSupport.Input input = new FuzzSupport.Input(
                             HexFormat.of().parseHex(vector.get("hex").asText()), SPLITS[i++ % SPLITS.length]);
-                    checkDecoding(target, input, vector);
+                    checkDecoding(target, file.getKey(), input, vector);
                     Path relative = Path.of(dir, id);
                     if (write) {
                         Path path = Path.of("src/test/resources").resolve(relative);
@@ -111,8 +145,8 @@ class SeedCorpusTest {
         }
     }
 
-    private static void checkDecoding(Target target, FuzzSupport.Input input, JsonNode vector) {
-        FuzzSupport.Outcome outcome = FuzzSupport.decode(target.decoder(), input, target.stream());
+    private static void checkDecoding(Target target, String file, FuzzSupport.Input input, JsonNode vector) {
+        FuzzSupport.Outcome outcome = FuzzSupport.decode(target.decoderOf(file), input, target.stream());
         String id = vector.get("id").asText();
         if (vector.get("valid").asBoolean()) {
             assertThat(outcome.error()).as("error decoding %s", id).isNull();

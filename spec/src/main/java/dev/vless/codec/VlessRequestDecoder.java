@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.codec;
 
+import dev.vless.spec.SpecRule;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
@@ -98,7 +99,9 @@ public final class VlessRequestDecoder extends ByteToMessageDecoder {
         }
         VlessCommand command = VlessCommand.valueOf(in.getByte(pos));
         if (command.v1Only() && version == VlessVersion.V0) {
-            throw new VlessProtocolException(ProtocolError.COMMAND_NOT_IN_VERSION, String.format(
+            // §15.3: command 5 breaks its own rule, MUX-1, besides HDR-6.
+            SpecRule rule = command == VlessCommand.UDP_MUX ? SpecRule.MUX_1 : SpecRule.HDR_6;
+            throw new VlessProtocolException(ProtocolError.COMMAND_NOT_IN_VERSION, rule, String.format(
                     "command %d (%s) in a v0 request", command.byteValue(), command));
         }
         pos++;

@@ -12,11 +12,11 @@ import java.util.List;
 
 /**
  * Encodes what a server sends that is not relayed data: the v0 {@link VlessResponseHeader}, the
- * {@link CrumfursAck}, and UMFURS messages. Any {@code AddressedEnvelope<ByteBuf, InetSocketAddress>} (a
+ * {@link CrumfursAck}, the {@link MuxAck}, and UMFURS messages (which are also a server's UDP-MUX frames, MUX-7). Any {@code AddressedEnvelope<ByteBuf, InetSocketAddress>} (a
  * {@link dev.vless.codec.udp.UmfursMessage}, or a received {@code DatagramPacket} as it is) is written as a UMFURS
  * from its sender, without copying the payload.
  *
- * @see "spec/VLESS.md §6, §9, §10"
+ * @see "spec/VLESS.md §6, §9, §10, §23"
  */
 @Sharable
 public final class VlessServerEncoder extends MessageToMessageEncoder<Object> {
@@ -30,7 +30,7 @@ public final class VlessServerEncoder extends MessageToMessageEncoder<Object> {
 
     @Override
     public boolean acceptOutboundMessage(Object msg) {
-        if (msg instanceof VlessResponseHeader || msg instanceof CrumfursAck) {
+        if (msg instanceof VlessResponseHeader || msg instanceof CrumfursAck || msg instanceof MuxAck) {
             return true;
         }
         return msg instanceof AddressedEnvelope<?, ?> e && e.content() instanceof ByteBuf
@@ -45,6 +45,8 @@ public final class VlessServerEncoder extends MessageToMessageEncoder<Object> {
             out.add(buf);
         } else if (msg instanceof CrumfursAck) {
             out.add(ctx.alloc().ioBuffer(1).writeByte(CrumfursAck.VALUE));
+        } else if (msg instanceof MuxAck) {
+            out.add(ctx.alloc().ioBuffer(1).writeByte(MuxAck.VALUE));
         } else {
             AddressedEnvelope<?, ?> envelope = (AddressedEnvelope<?, ?>) msg;
             ByteBuf payload = (ByteBuf) envelope.content();

@@ -3,6 +3,7 @@ package dev.vless.codec;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.vless.codec.udp.MuxFrame;
 import dev.vless.codec.udp.UmfursMessage;
 import dev.vless.spec.SpecRule;
 import io.netty.buffer.AbstractByteBufAllocator;
@@ -63,6 +64,15 @@ public final class CodecHarness {
 
     /** A decoded UMFURS, compared by its source and payload bytes. */
     public record Datagram(InetSocketAddress source, Payload payload) {
+    }
+
+    /** A decoded UDP-MUX frame, compared by its address (type, host, port) and payload bytes. */
+    public record Frame(VlessAddress address, Payload payload) {
+
+        /** The frame to or from {@code host:port} (an IP literal or a name) carrying {@code hex}. */
+        public static Frame of(String host, int port, String hex) {
+            return new Frame(VlessAddress.of(host, port), Payload.of(CodecHarness.hex(hex)));
+        }
     }
 
     /**
@@ -273,6 +283,9 @@ public final class CodecHarness {
             }
             if (msg instanceof UmfursMessage m) {
                 return new Datagram(m.source(), Payload.of(ByteBufUtil.getBytes(m.content())));
+            }
+            if (msg instanceof MuxFrame f) {
+                return new Frame(f.address(), Payload.of(ByteBufUtil.getBytes(f.content())));
             }
             return msg;
         } finally {

@@ -73,6 +73,8 @@ class VlessRequestDecoderTest {
                         SpecRule.HDR_5),
                 new BadInput("v0 CRUMFURS", "00" + U + "00 04", ProtocolError.COMMAND_NOT_IN_VERSION,
                         SpecRule.HDR_6),
+                new BadInput("v0 UDP-MUX", "00" + U + "00 05", ProtocolError.COMMAND_NOT_IN_VERSION,
+                        SpecRule.MUX_1),
                 new BadInput("v1 port 0", "01" + U + "01 0000", ProtocolError.PORT_ZERO, SpecRule.HDR_8),
                 new BadInput("v0 port 0", "00" + U + "00 02 0000", ProtocolError.PORT_ZERO, SpecRule.HDR_8),
                 new BadInput("address type 0", "01" + U + "01 0050 00", ProtocolError.UNKNOWN_ADDRESS_TYPE,

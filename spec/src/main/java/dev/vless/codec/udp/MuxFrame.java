@@ -20,7 +20,10 @@ public final class MuxFrame extends DefaultByteBufHolder {
 
     private final VlessAddress address;
 
-    /** Wraps {@code payload}, taking over its reference, as a datagram to or from {@code address}. */
+    /**
+     * Wraps {@code payload}, taking over its reference, as a datagram to or from {@code address}. Arguments it refuses
+     * leave the payload to the caller, as {@link UmfursMessage} does.
+     */
     public MuxFrame(VlessAddress address, ByteBuf payload) {
         super(requireNonNull(payload, "payload"));
         this.address = requireNonNull(address, "address");
