@@ -204,7 +204,10 @@ final class MuxRelay extends ChannelInboundHandlerAdapter implements MuxLink {
             runtime.metrics.drop(DropReason.OVERSIZE);
             return;
         }
-        ByteBuf payload = in.retainedSlice(portIndex + 4, payloadLength);
+        // A pooled copy rather than a retained slice, as UdpFrameDecoder does: under Netty 4.2's default allocator a
+        // slice is a new object per datagram, and it pins the cumulation buffer until the datagram has been sent.
+        ByteBuf payload = channel.alloc().ioBuffer(payloadLength);
+        in.getBytes(portIndex + 4, payload, payloadLength);
         boolean goOn;
         if (type == 1) {
             int ip = in.getInt(start + 1);
