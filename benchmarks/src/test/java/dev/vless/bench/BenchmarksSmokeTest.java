@@ -31,7 +31,7 @@ class BenchmarksSmokeTest {
     @Test
     void codecBenchmarksRun() throws RunnerException {
         Collection<RunResult> results = run(CodecBenchmark.class.getName(), "kind", "V1_DOMAIN", "size", "1200");
-        assertThat(results).hasSize(11);
+        assertThat(results).hasSize(14);
     }
 
     @Test
@@ -43,7 +43,7 @@ class BenchmarksSmokeTest {
     @Test
     void relayBenchmarksRun() throws RunnerException {
         Collection<RunResult> results = run(RelayBenchmark.class.getName(), "size", "1200");
-        assertThat(results).hasSize(4);
+        assertThat(results).hasSize(6);
     }
 
     private static Collection<RunResult> run(String benchmarkClass, String... params) throws RunnerException {
