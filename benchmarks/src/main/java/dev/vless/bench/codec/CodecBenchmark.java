@@ -141,7 +141,9 @@ public class CodecBenchmark extends BenchmarkBase {
             ipv4 = VlessAddress.of(source);
             domain = VlessAddress.of("tracker.example.com", 6881);
             muxToIpv4 = alloc.directBuffer(MuxFrameEncoder.headerLength(ipv4) + size);
-            MuxFrameEncoder.encode(new MuxFrame(ipv4, payload.retainedDuplicate()), muxToIpv4);
+            MuxFrame toIpv4 = new MuxFrame(ipv4, payload.retainedDuplicate());
+            MuxFrameEncoder.encode(toIpv4, muxToIpv4);
+            toIpv4.release();
             muxToDomain = alloc.directBuffer(MuxFrameEncoder.headerLength(domain) + size);
             MuxFrameEncoder.encodeHeader(domain, size, muxToDomain);
             muxToDomain.writeBytes(payload, 0, size);
