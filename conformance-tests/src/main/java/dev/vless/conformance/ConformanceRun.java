@@ -117,6 +117,19 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
         }
     }
 
+    private final Object muxLock = new Object();
+    private MuxSupport mux;
+
+    /** Whether the target offers UDP-MUX: asked once, by the first case that needs to know. */
+    MuxSupport muxSupport() {
+        synchronized (muxLock) {
+            if (mux == null) {
+                mux = MuxSupport.probe(target(), events);
+            }
+            return mux;
+        }
+    }
+
     /** Stops the embedded server, if any, and forgets the run. */
     @Override
     public synchronized void close() {
@@ -150,7 +163,7 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
         String link = embedded.shareLink(user, "127.0.0.1", "embedded reference server");
         TargetOptions embeddedOptions = new TargetOptions(link, user2, o.profile(), false, null, o.peerAddresses(),
                 EMBEDDED_HANDSHAKE_TIMEOUT, o.lifetimeProbe(), o.ioTimeout(), o.policy(), o.reportDir(), null, false,
-                o.showSecrets(), lifetime);
+                o.showSecrets(), lifetime, o.muxRequired());
         return VlessTarget.of(ShareLink.parse(link), embeddedOptions,
                 "embedded reference server (" + link + ")", true);
     }

@@ -71,7 +71,14 @@ class MutationTest {
             new Row(Fault.ANSWER_ON_BAD_UUID, "bad-input", "ERR-1", FAIL),
             new Row(Fault.IMMEDIATE_CLOSE_ON_ONE_KIND, "bad-input", "ERR-2", FAIL, "ERR-3", WARN),
             new Row(Fault.NO_DEADLINE, "bad-input", "ERR-4", FAIL),
-            new Row(Fault.HALF_CLOSE_KILLS_BOTH, "relay", "TCP-3", WARN));
+            new Row(Fault.HALF_CLOSE_KILLS_BOTH, "relay", "TCP-3", WARN),
+            new Row(Fault.MUX_OWN_SOCKET, "mux", "MUX-13", FAIL),
+            new Row(Fault.MUX_UNSOLICITED_DROPPED, "mux", "MUX-18", FAIL),
+            new Row(Fault.MUX_OLDEST, "mux", "MUX-18", FAIL),
+            new Row(Fault.MUX_FRAME_ERROR_IGNORED, "mux", "MUX-11", FAIL),
+            new Row(Fault.MUX_REFUSED_CLOSES, "mux", "MUX-14", FAIL),
+            new Row(Fault.MUX_ACK_TWICE, "mux", "MUX-3", FAIL),
+            new Row(Fault.MUX_ACK_BEFORE_ATTACH, "mux", "MUX-3", FAIL));
 
     /** The lifetime faults: their cases run with the mutant's lifetime told to the suite ({@code --udp-lifetime}). */
     static final List<Row> LIFETIME_FAULTS = List.of(
