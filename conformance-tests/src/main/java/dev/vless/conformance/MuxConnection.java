@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ProtocolException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -67,7 +66,7 @@ public final class MuxConnection extends VlessConnection {
      * The next server frame, or {@code null} when none begins within {@code timeout}. Once a frame has begun, the rest
      * gets the I/O timeout.
      *
-     * @throws ProtocolException when the address type is not 1 or 3 (MUX-8) or the source port is 0 (MUX-11)
+     * @throws AssertionError naming MUX-8 when the address type is not 1 or 3, MUX-11 when the source port is 0
      * @throws java.io.EOFException when the target closes
      */
     public Frame receive(Duration timeout) throws IOException {
@@ -84,17 +83,21 @@ public final class MuxConnection extends VlessConnection {
         } else if (atyp == 3) {
             ipLength = 16;
         } else {
-            throw new ProtocolException(String.format("a server frame with address type 0x%02x (expected: 1 or 3,"
-                    + " the datagram's true source as an IP address, MUX-8)", atyp));
+            // Not a frame: the stream cannot be read on, and the case that met it is judged by MUX-8, which it names.
+            throw Expect.violation("MUX-8: a server's frame names the datagram's true source as an IP address"
+                    + " (address type 1 or 3), and a server sends nothing but frames (MUX-3)", "address type 1 or 3",
+                    String.format("address type 0x%02x", atyp));
         }
         byte[] rest = readExactly(ipLength + 4);
         byte[] ip = java.util.Arrays.copyOf(rest, ipLength);
         int port = ((rest[ipLength] & 0xff) << 8) | (rest[ipLength + 1] & 0xff);
         int len = ((rest[ipLength + 2] & 0xff) << 8) | (rest[ipLength + 3] & 0xff);
-        if (port == 0) {
-            throw new ProtocolException("a server frame with source port 0 (a frame error, MUX-11)");
-        }
         byte[] payload = readExactly(len);
+        if (port == 0) {
+            throw Expect.violation("MUX-11: a server frame with source port 0 is a frame error (no datagram with"
+                    + " source port 0 is delivered, MUX-19)", "a source port other than 0", "a frame from "
+                    + InetAddress.getByAddress(ip).getHostAddress() + " port 0 carrying " + WireLog.hex(payload));
+        }
         return new Frame(atyp, new InetSocketAddress(InetAddress.getByAddress(ip), port), payload);
     }
 

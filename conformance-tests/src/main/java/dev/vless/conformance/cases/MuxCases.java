@@ -29,7 +29,6 @@ import java.net.BindException;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ProtocolException;
 import java.net.SocketException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -695,8 +694,8 @@ class MuxCases {
         MuxConnection.Frame got;
         try {
             got = nextFrame(mux, marker, h.target().ioTimeout(), before);
-        } catch (ProtocolException e) {
-            throw Expect.violation(MUX_19, "no frame for a forged datagram", e.getMessage());
+        } catch (AssertionError e) {
+            throw Expect.violation(MUX_19, "no frame for a forged datagram", String.valueOf(e.getMessage()));
         }
         for (MuxConnection.Frame f : before) {
             if (f.text().startsWith("MUX-19: forged")) {
@@ -954,8 +953,6 @@ class MuxCases {
         MuxConnection.Frame f;
         try {
             f = mux.receive();
-        } catch (ProtocolException e) {
-            throw Expect.violation(MUX_8, "a frame with address type 1 or 3 and a source port", e.getMessage());
         } catch (EOFException | SocketException e) {
             throw Expect.violation(requirement, "a frame", "the connection ended: " + e.getMessage());
         }

@@ -97,6 +97,10 @@ public enum Fault {
     MUX_ACK_TWICE,
     /** The MUX connection is attached to its context only after 0x15 was flushed: datagrams right after it are lost. */
     MUX_ACK_BEFORE_ATTACH,
+    /** The sweeper counts command-2 connections only: sockets expire under an open MUX connection. */
+    MUX_NOT_PINNING,
+    /** MUX connections have no idle timer: a client that forgets one leaks it, and its context, forever. */
+    MUX_NO_IDLE_CLOSE,
 
     // ---- TCP relay (§7) ----
 

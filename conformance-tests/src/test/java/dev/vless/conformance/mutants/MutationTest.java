@@ -86,7 +86,9 @@ class MutationTest {
             new Row(Fault.NO_REFRESH, "lifetime", "LIF-4", FAIL),
             new Row(Fault.EXPIRY_WHILE_OPEN, "lifetime", "LIF-1", FAIL),
             new Row(Fault.NO_IDLE_CLOSE, "lifetime", "LIF-5", WARN),
-            new Row(Fault.ENTRIES_NEVER_EXPIRE, "lifetime", "LIF-6", FAIL));
+            new Row(Fault.ENTRIES_NEVER_EXPIRE, "lifetime", "LIF-6", FAIL),
+            new Row(Fault.MUX_NOT_PINNING, "lifetime", "MUX-20", FAIL),
+            new Row(Fault.MUX_NO_IDLE_CLOSE, "lifetime", "MUX-21", WARN));
 
     /**
      * How long a case waits for an expected byte or datagram: loopback answers in microseconds, and a broken mutant

@@ -268,7 +268,7 @@ final class NatContext {
             }
         }
         for (MutantServer.MuxConn m : new ArrayList<>(muxes)) {
-            if (now - m.lastActivity > life) {
+            if (server.fault != Fault.MUX_NO_IDLE_CLOSE && now - m.lastActivity > life) {
                 muxes.remove(m);
                 m.close(); // MUX-21
             }
@@ -283,7 +283,7 @@ final class NatContext {
         long socketLife = server.fault == Fault.SHORT_LIFETIME ? life / 3 : life;
         for (CtxSocket s : new ArrayList<>(sockets)) {
             // An open MUX connection pins every socket of its context (MUX-20).
-            boolean mapped = conns.stream().anyMatch(c -> c.socket == s) || !muxes.isEmpty();
+            boolean mapped = conns.stream().anyMatch(c -> c.socket == s) || (!muxes.isEmpty() && server.fault != Fault.MUX_NOT_PINNING);
             long since = server.fault == Fault.NO_REFRESH ? s.created : s.lastOutbound;
             if ((!mapped || server.fault == Fault.EXPIRY_WHILE_OPEN) && now - since > socketLife) {
                 release(s);
