@@ -120,13 +120,35 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
     private final Object muxLock = new Object();
     private MuxSupport mux;
 
+    private java.net.InetAddress muxClient;
+    private boolean muxClientChosen;
+
     /** Whether the target offers UDP-MUX: asked once, by the first case that needs to know. */
     MuxSupport muxSupport() {
         synchronized (muxLock) {
             if (mux == null) {
-                mux = MuxSupport.probe(target(), events);
+                mux = MuxSupport.probe(target(), events, muxClient());
             }
             return mux;
+        }
+    }
+
+    /**
+     * The client IP of the run's MUX context: one fresh loopback address for the whole run where the target is on
+     * loopback ({@code null} elsewhere, the default address). One, not one per case: a server may cap the contexts of a
+     * user (LIM-1, 8 by default), and a context lives on for a lifetime after its last use.
+     */
+    java.net.InetAddress muxClient() {
+        synchronized (muxLock) {
+            if (!muxClientChosen) {
+                muxClientChosen = true;
+                try {
+                    muxClient = target().has(Capability.LOOPBACK_TARGET) ? Harness.freshLoopbackClient() : null;
+                } catch (java.net.UnknownHostException e) {
+                    muxClient = null;
+                }
+            }
+            return muxClient;
         }
     }
 

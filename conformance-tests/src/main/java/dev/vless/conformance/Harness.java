@@ -164,8 +164,18 @@ public final class Harness implements AutoCloseable {
 
     /** Whether the target offers UDP-MUX (command 5), asked once per run. */
     public MuxSupport muxSupport() {
-        MuxSupport m = run == null ? MuxSupport.probe(target, null) : run.muxSupport();
-        return m;
+        return run == null ? MuxSupport.probe(target, null, null) : run.muxSupport();
+    }
+
+    /**
+     * The client IP of the run's MUX context (see {@code MuxCases}): one fresh loopback address per run on a loopback
+     * target, else {@code null} (the default address, the main context).
+     */
+    public java.net.InetAddress muxClientAddress() throws java.net.UnknownHostException {
+        if (run != null) {
+            return run.muxClient();
+        }
+        return target.has(Capability.LOOPBACK_TARGET) ? freshLoopbackClient() : null;
     }
 
     /**
@@ -203,8 +213,11 @@ public final class Harness implements AutoCloseable {
         c.write(VlessConnection.encode(VlessRequest.mux(user)));
         Outcome first = c.await(target.ioTimeout());
         if (first.kind() != Outcome.Kind.DATA || first.bytes()[0] != 0x15) {
+            boolean closed = first.kind() == Outcome.Kind.CLOSED || first.kind() == Outcome.Kind.RESET;
             throw Expect.violation("MUX-3: a valid UDP-MUX request is answered with exactly one byte, 0x15",
-                    "0x15 within " + target.ioTimeout().toMillis() + " ms", first.toString());
+                    "0x15 within " + target.ioTimeout().toMillis() + " ms", first + (closed && clientAddress != null
+                    ? " (from client IP " + clientAddress.getHostAddress() + ": a connection from a new client IP"
+                    + " closed at once may be the target's limit of NAT contexts per user, LIM-1)" : ""));
         }
         if (first.bytes().length > 1) {
             throw Expect.violation("MUX-3: after 0x15 the server sends nothing but frames, and nothing at all before"

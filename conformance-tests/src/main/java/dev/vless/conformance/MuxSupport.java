@@ -49,10 +49,10 @@ public record MuxSupport(boolean supported, Outcome outcome, long waitedMs, Stri
     }
 
     /**
-     * Sends the 18-byte request from a fresh client IP where the target is on loopback (so that the probe's MUX
-     * joins no context a case uses) and reads what comes first. A v0 target is never asked: command 5 is a v1 command.
+     * Sends the 18-byte request from {@code from} (the run's MUX context, so that the probe's MUX joins no context
+     * other cases use; {@code null}: the default address) and reads what comes first. A v0 target is never asked: command 5 is a v1 command.
      */
-    static MuxSupport probe(VlessTarget t, RunEvents events) {
+    static MuxSupport probe(VlessTarget t, RunEvents events, InetAddress from) {
         if (t.profile() != Profile.V1) {
             return new MuxSupport(false, new Outcome(Outcome.Kind.STILL_OPEN, new byte[0], 0), 0,
                     "UDP-MUX is a v1 command; not asked of a v0 target");
@@ -61,7 +61,6 @@ public record MuxSupport(boolean supported, Outcome outcome, long waitedMs, Stri
         WireLog log = new WireLog();
         MuxSupport found;
         try {
-            InetAddress from = t.has(Capability.LOOPBACK_TARGET) ? Harness.freshLoopbackClient() : null;
             try (MuxConnection c = new MuxConnection(t, log, "mux-probe", from)) {
                 c.write(VlessConnection.encode(VlessRequest.mux(t.user())));
                 Outcome o = c.await(wait);

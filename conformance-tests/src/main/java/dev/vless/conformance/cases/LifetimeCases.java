@@ -297,8 +297,8 @@ class LifetimeCases {
     @DisplayName("MUX-20 · MUX-21 · an open MUX connection pins its context's sockets: after a lifetime and a half with"
             + " only port-0 frames, a remote still reaches it through the context's address")
     void openMuxPinsSockets(Harness h) throws Exception {
+        h.requireMux(); // first: without the mode, its reason is the one the MUX rules get
         Duration lifetime = lifetime(h);
-        h.requireMux();
         Context ctx = context(h);
         Flow f = open(h, ctx, "MUX-20: command 2 to A, then closed");
         f.connection().close();
@@ -334,8 +334,8 @@ class LifetimeCases {
     @Tag("MUX-21")
     @DisplayName("MUX-21 · a MUX connection that carried no frame for the lifetime is closed, not before")
     void silentMuxIsClosed(Harness h) throws Exception {
+        h.requireMux(); // first: without the mode, its reason is the one the MUX rules get
         Duration lifetime = lifetime(h);
-        h.requireMux();
         Context ctx = context(h);
         UdpPeer a = h.udpPeer(0);
         dev.vless.conformance.MuxConnection mux = h.muxFrom(ctx.clientIp(), ctx.user());

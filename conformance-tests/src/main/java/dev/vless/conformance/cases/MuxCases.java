@@ -49,9 +49,10 @@ import org.junit.jupiter.api.Test;
  * {@code MuxSupport}): without the answer 0x15 the case is NOT_APPLICABLE with that reason, or, under
  * {@code --mux required}, BLOCKED by MUX-3, whose own case FAILs with what the target sent.
  *
- * <p>On a target on loopback each case works in a NAT context of its own (the main user from a fresh client IP): a
- * MUX connection takes the datagrams of unknown remotes from its context's CRUMFURS (MUX-18), so a MUX left in the main
- * context, even for the moment its close takes to reach the server, could move another case's UMFURS.
+ * <p>On a target on loopback the cases work in a NAT context no other group uses (the main user from one fresh client
+ * IP per run): a MUX connection takes the datagrams of unknown remotes from its context's CRUMFURS (MUX-18), so a MUX
+ * left in the main context, even for the moment its close takes to reach the server, could move another case's
+ * UMFURS. One context for the group, not one per case: a server may cap a user's contexts (LIM-1).
  */
 @ConformanceCases
 @Tag("mux")
@@ -753,7 +754,7 @@ class MuxCases {
                 : String.join(" or ", mapping.stream().map(Enum::name).toList()));
 
         // Filtering: a fresh context's MUX connection sends only to R(ip1,p1); two others send to M1.
-        MuxConnection fresh = Ctx.fresh(h).mux(h);
+        MuxConnection fresh = Ctx.unused(h).mux(h);
         UdpPeer f1 = h.udpPeer(new InetSocketAddress(hosts.get(0), 0));
         byte[] hello = bytes("filtering over MUX: only to R(ip1,p1)");
         fresh.send(f1.address(), hello);
@@ -865,17 +866,33 @@ class MuxCases {
     // ---- helpers ----
 
     /**
-     * The context a case works in: the main user from a fresh loopback client IP where the target is on loopback
-     * (a context no other case uses), else the main context.
+     * The context a case works in: the run's MUX context, the main user from one fresh loopback client IP per run
+     * where the target is on loopback (no other group uses it), else the main context. The cases here run one after
+     * another and close every connection they open, and each uses remotes (peer ports) of its own, so what one case
+     * leaves in the context's tables never decides another's delivery.
      */
     record Ctx(UUID user, InetAddress clientIp) {
 
         static Ctx fresh(Harness h) throws IOException {
-            InetAddress ip = h.target().has(Capability.LOOPBACK_TARGET) ? Harness.freshLoopbackClient() : null;
-            if (ip != null) {
-                h.log().note("this case's NAT context: the main user from " + ip.getHostAddress());
-            }
+            InetAddress ip = h.muxClientAddress();
+            h.log().note("NAT context: the main user from " + (ip != null ? ip.getHostAddress() + ", the run's MUX"
+                    + " context" : "the default address (the main context)"));
             return new Ctx(h.target().user(), ip);
+        }
+
+        /**
+         * A context that has sent to no remote yet, for the filtering probe: the second user from the MUX context's
+         * address when given, else the main user from a fresh loopback address, else the run's MUX context.
+         */
+        static Ctx unused(Harness h) throws IOException {
+            InetAddress ip = h.muxClientAddress();
+            if (ip != null && h.target().has(Capability.SECOND_USER)) {
+                return new Ctx(h.target().user2(), ip);
+            }
+            if (ip != null) {
+                return new Ctx(h.target().user(), Harness.freshLoopbackClient());
+            }
+            return fresh(h);
         }
 
         MuxConnection mux(Harness h) throws IOException {
