@@ -183,11 +183,15 @@ public final class Harness implements AutoCloseable {
      * within the deadline), or, when the run was told the mode is required ({@code --mux required}), a failure of
      * MUX-3 with what the target sent — which blocks every other MUX case.
      */
-    public void requireMux() {
+    public void requireMux() throws TargetUnreachableException {
         MuxSupport m = muxSupport();
         log.note(m.description());
         if (m.supported()) {
             return;
+        }
+        if (m.failure() != null) {
+            // Not reached is no finding about the mode: an ERROR, never NOT_APPLICABLE.
+            throw new TargetUnreachableException(m.description(), m.failure());
         }
         if (target.muxRequired() && target.profile() == Profile.V1) {
             throw Expect.violation("MUX-3: a server that supports command 5 answers a valid request with exactly one"

@@ -17,8 +17,10 @@ import java.time.Duration;
  * @param outcome     what the target did
  * @param waitedMs    the deadline the probe used
  * @param description one line for the run's events and the cases' notes
+ * @param failure     why the probe could not complete (the target could not be reached), else {@code null}: then
+ *                    the cases are ERROR, never NOT_APPLICABLE
  */
-public record MuxSupport(boolean supported, Outcome outcome, long waitedMs, String description) {
+public record MuxSupport(boolean supported, Outcome outcome, long waitedMs, String description, IOException failure) {
 
     /** The client's default deadline for 0x15 (MUX-5). */
     static final Duration CLIENT_DEADLINE = Duration.ofSeconds(5);
@@ -55,7 +57,7 @@ public record MuxSupport(boolean supported, Outcome outcome, long waitedMs, Stri
     static MuxSupport probe(VlessTarget t, RunEvents events, InetAddress from) {
         if (t.profile() != Profile.V1) {
             return new MuxSupport(false, new Outcome(Outcome.Kind.STILL_OPEN, new byte[0], 0), 0,
-                    "UDP-MUX is a v1 command; not asked of a v0 target");
+                    "UDP-MUX is a v1 command; not asked of a v0 target", null);
         }
         Duration wait = deadline(t);
         WireLog log = new WireLog();
@@ -65,12 +67,12 @@ public record MuxSupport(boolean supported, Outcome outcome, long waitedMs, Stri
                 c.write(VlessConnection.encode(VlessRequest.mux(t.user())));
                 Outcome o = c.await(wait);
                 boolean ok = o.kind() == Outcome.Kind.DATA && o.bytes()[0] == 0x15;
-                found = new MuxSupport(ok, o, wait.toMillis(), null);
+                found = new MuxSupport(ok, o, wait.toMillis(), null, null);
             }
         } catch (IOException e) {
             // Not a verdict on the mode: the cases that need it say so (the liveness watch judges the target).
             found = new MuxSupport(false, new Outcome(Outcome.Kind.RESET, new byte[0], 0), wait.toMillis(),
-                    "the UDP-MUX probe could not complete: " + e.getMessage());
+                    "the UDP-MUX probe could not complete: " + e.getMessage(), e);
             if (events != null) {
                 events.add(found.description());
             }
@@ -83,6 +85,6 @@ public record MuxSupport(boolean supported, Outcome outcome, long waitedMs, Stri
         if (events != null) {
             events.add(line);
         }
-        return new MuxSupport(found.supported(), found.outcome(), found.waitedMs(), line);
+        return new MuxSupport(found.supported(), found.outcome(), found.waitedMs(), line, null);
     }
 }

@@ -319,6 +319,8 @@ class MuxCases {
             } else {
                 h.log().note(e.getKey() + ": " + o);
             }
+            // Closed on this side too, so that the next kind's wait at the sink does not end at this close.
+            mux.close();
         }
         if (!faults.isEmpty()) {
             throw Expect.violation(MUX_11, "for each kind, no byte and a close within " + atOnce.toMillis() + " ms",
