@@ -191,8 +191,17 @@ class BadInputCases {
         Map<String, byte[]> inputs = new LinkedHashMap<>();
         inputs.put("v0, command 5, nothing after it (the v1 UDP-MUX shape)", bare);
         inputs.put("v0, command 5, with a port and an address", VlessConnection.concat(withAddress, PING));
-        expectRefused(h, "MUX-1: a v0 request with command 5 is bad input (HDR-6): no byte (ERR-1), then close"
-                + " (ERR-2)", inputs);
+        try {
+            expectRefused(h, "MUX-1: a v0 request with command 5 is bad input (HDR-6): no byte (ERR-1), then close"
+                    + " (ERR-2)", inputs);
+        } catch (AssertionError e) {
+            // HDR-6 says the same of command 5 as MUX-1: when only the timing failed, its check passed too.
+            String m = String.valueOf(e.getMessage());
+            if (m.lines().noneMatch(l -> l.startsWith(ERR_1) || l.startsWith("MUX-1:"))) {
+                h.passed("HDR-6: a v0 request with command 5 is bad input, and got no byte");
+            }
+            throw e;
+        }
     }
 
     /*
