@@ -120,25 +120,27 @@ class EmbeddedConformanceTest {
 
     /**
      * The lifetime cases against a reference server with per-destination mapping (NAT-5), where LIF-6 can be seen,
-     * at a 3 s lifetime the suite is told: every lifetime rule passes, LIF-6 included.
+     * at a 3 s lifetime the suite is told: every lifetime rule passes, LIF-6 and the MUX ones included. With the second
+     * user, so that the cases' contexts (one each, side by side) spread over two users: a user has at most 8 (LIM-1).
      */
     @Test
     void lifetimeRulesPassOnAPerDestinationServer() throws Exception {
         UUID user = UUID.randomUUID();
+        UUID user2 = UUID.randomUUID();
         Duration lifetime = Duration.ofSeconds(3);
         VlessServer server = VlessServer.builder().listen("127.0.0.1", 0).plaintext().user(user)
-                .user(UUID.randomUUID()).handshakeTimeout(Duration.ofSeconds(2))
+                .user(user2).handshakeTimeout(Duration.ofSeconds(2))
                 .mappingPolicy(dev.vless.server.MappingPolicy.PER_DESTINATION).udpLifetime(lifetime)
                 .allowShortLifetimeForTesting().destinations(DestinationFilter.allowingLoopback()).build().start()
                 .get(10, TimeUnit.SECONDS);
         try {
             TargetOptions d = TargetOptions.defaults();
             TargetOptions o = new TargetOptions("vless://" + user + "@127.0.0.1:" + server.localAddress().getPort()
-                    + "?security=none", null, d.profile(), false, null, d.peerAddresses(), Duration.ofSeconds(2),
+                    + "?security=none", user2, d.profile(), false, null, d.peerAddresses(), Duration.ofSeconds(2),
                     d.lifetimeProbe(), d.ioTimeout(), d.policy(), Path.of("target", "vless-conformance-per-destination"))
                     .withUdpLifetime(lifetime);
             Report report = ConformanceRunner.run(o, Selection.parse("lifetime"), System.out);
-            for (String rule : new String[] {"LIF-1", "LIF-2", "LIF-4", "LIF-5", "LIF-6", "LIF-7"}) {
+            for (String rule : new String[] {"LIF-1", "LIF-2", "LIF-4", "LIF-5", "LIF-6", "LIF-7", "MUX-20", "MUX-21"}) {
                 assertThat(report.rules()).filteredOn(r -> r.id().equals(rule)).singleElement()
                         .satisfies(r -> assertThat(r.verdict()).as(rule + ": " + r.note()).isEqualTo(Verdict.PASS));
             }
