@@ -86,7 +86,7 @@ public final class ConformanceMain implements Callable<Integer> {
 
     @Option(names = "--select", paramLabel = "WHAT[,WHAT...]",
             description = "Run only these: rule IDs (HDR-3), rule areas (NAT) or groups (" + "header, relay, udp, "
-                    + "crumfurs, nat, full-cone, bad-input).")
+                    + "crumfurs, nat, full-cone, bad-input, lifetime, limits, mux).")
     String select;
 
     @Option(names = "--list", description = "List the selected cases and the rules they check, without running.")
@@ -106,6 +106,12 @@ public final class ConformanceMain implements Callable<Integer> {
             description = "The target hands bad input to a fallback server (ERR-2): bad-input cases check that no"
                     + " VLESS byte comes back and that the server keeps serving, instead of the close.")
     boolean fallback;
+
+    @Option(names = "--mux", paramLabel = "auto|required", defaultValue = "auto",
+            description = "UDP-MUX (command 5) is optional for a server: with auto, a target that does not answer it"
+                    + " with 0x15 gets its rules NOT_APPLICABLE with that reason; with required, MUX-3 FAILs then."
+                    + " Default: ${DEFAULT-VALUE}.")
+    String mux;
 
     @Option(names = "--show-secrets",
             description = "Keep user IDs in the console and the reports (by default they read <user-1>, <user-2>:"
@@ -157,7 +163,8 @@ public final class ConformanceMain implements Callable<Integer> {
                 TargetOptions.parseDuration(handshakeTimeout, "--handshake-timeout"), lifetime,
                 TargetOptions.parseDuration(ioTimeout, "--io-timeout"), TargetOptions.parsePolicy(policy), reportDir,
                 restartCmd, fallback, showSecrets,
-                udpLifetime == null ? null : TargetOptions.parseDuration(udpLifetime, "--udp-lifetime"));
+                udpLifetime == null ? null : TargetOptions.parseDuration(udpLifetime, "--udp-lifetime"),
+                TargetOptions.parseMuxRequired(mux, "--mux"));
     }
 
     @Override

@@ -117,6 +117,41 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
         }
     }
 
+    private final Object muxLock = new Object();
+    private MuxSupport mux;
+
+    private java.net.InetAddress muxClient;
+    private boolean muxClientChosen;
+
+    /** Whether the target offers UDP-MUX: asked once, by the first case that needs to know. */
+    MuxSupport muxSupport() {
+        synchronized (muxLock) {
+            if (mux == null) {
+                mux = MuxSupport.probe(target(), events, muxClient());
+            }
+            return mux;
+        }
+    }
+
+    /**
+     * The client IP of the run's MUX context: one fresh loopback address for the whole run where the target is on
+     * loopback ({@code null} elsewhere, the default address). One, not one per case: a server may cap the contexts of a
+     * user (LIM-1, 8 by default), and a context lives on for a lifetime after its last use.
+     */
+    java.net.InetAddress muxClient() {
+        synchronized (muxLock) {
+            if (!muxClientChosen) {
+                muxClientChosen = true;
+                try {
+                    muxClient = target().has(Capability.LOOPBACK_TARGET) ? Harness.freshLoopbackClient() : null;
+                } catch (java.net.UnknownHostException e) {
+                    muxClient = null;
+                }
+            }
+            return muxClient;
+        }
+    }
+
     /** Stops the embedded server, if any, and forgets the run. */
     @Override
     public synchronized void close() {
@@ -150,7 +185,7 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
         String link = embedded.shareLink(user, "127.0.0.1", "embedded reference server");
         TargetOptions embeddedOptions = new TargetOptions(link, user2, o.profile(), false, null, o.peerAddresses(),
                 EMBEDDED_HANDSHAKE_TIMEOUT, o.lifetimeProbe(), o.ioTimeout(), o.policy(), o.reportDir(), null, false,
-                o.showSecrets(), lifetime);
+                o.showSecrets(), lifetime, o.muxRequired());
         return VlessTarget.of(ShareLink.parse(link), embeddedOptions,
                 "embedded reference server (" + link + ")", true);
     }

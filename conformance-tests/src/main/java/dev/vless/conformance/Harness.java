@@ -162,6 +162,74 @@ public final class Harness implements AutoCloseable {
         return crumfursFrom(null, user);
     }
 
+    /** Whether the target offers UDP-MUX (command 5), asked once per run. */
+    public MuxSupport muxSupport() {
+        return run == null ? MuxSupport.probe(target, null, null) : run.muxSupport();
+    }
+
+    /**
+     * The client IP of the run's MUX context (see {@code MuxCases}): one fresh loopback address per run on a loopback
+     * target, else {@code null} (the default address, the main context).
+     */
+    public java.net.InetAddress muxClientAddress() throws java.net.UnknownHostException {
+        if (run != null) {
+            return run.muxClient();
+        }
+        return target.has(Capability.LOOPBACK_TARGET) ? freshLoopbackClient() : null;
+    }
+
+    /**
+     * For a case about UDP-MUX: returns when the target offers it; else NOT_APPLICABLE with the reason (no 0x15
+     * within the deadline), or, when the run was told the mode is required ({@code --mux required}), a failure of
+     * MUX-3 with what the target sent — which blocks every other MUX case.
+     */
+    public void requireMux() throws TargetUnreachableException {
+        MuxSupport m = muxSupport();
+        log.note(m.description());
+        if (m.supported()) {
+            return;
+        }
+        if (m.failure() != null) {
+            // Not reached is no finding about the mode: an ERROR, never NOT_APPLICABLE.
+            throw new TargetUnreachableException(m.description(), m.failure());
+        }
+        if (target.muxRequired() && target.profile() == Profile.V1) {
+            throw Expect.violation("MUX-3: a server that supports command 5 answers a valid request with exactly one"
+                    + " byte, 0x15 (the run was told the mode is required: --mux required)", "0x15 within "
+                    + m.waitedMs() + " ms", m.seen());
+        }
+        throw Expect.notRun(m.description().startsWith("UDP-MUX: ") ? m.notOffered() : m.description());
+    }
+
+    /** A UDP-MUX connection of the main user whose 0x15 has arrived (see {@link #muxFrom}). */
+    public MuxConnection mux() throws IOException {
+        return muxFrom(null, target.user());
+    }
+
+    /**
+     * A UDP-MUX connection of {@code user} from {@code clientAddress} ({@code null}: the default address) whose answer
+     * 0x15 has arrived, and nothing with it.
+     *
+     * @throws AssertionError naming MUX-3 when the first byte is not 0x15, does not come, or comes with more bytes
+     */
+    public MuxConnection muxFrom(java.net.InetAddress clientAddress, UUID user) throws IOException {
+        MuxConnection c = track(new MuxConnection(target, log, label("mux"), clientAddress));
+        c.write(VlessConnection.encode(VlessRequest.mux(user)));
+        Outcome first = c.await(target.ioTimeout());
+        if (first.kind() != Outcome.Kind.DATA || first.bytes()[0] != 0x15) {
+            boolean closed = first.kind() == Outcome.Kind.CLOSED || first.kind() == Outcome.Kind.RESET;
+            throw Expect.violation("MUX-3: a valid UDP-MUX request is answered with exactly one byte, 0x15",
+                    "0x15 within " + target.ioTimeout().toMillis() + " ms", first + (closed && clientAddress != null
+                    ? " (from client IP " + clientAddress.getHostAddress() + ": a connection from a new client IP"
+                    + " closed at once may be the target's limit of NAT contexts per user, LIM-1)" : ""));
+        }
+        if (first.bytes().length > 1) {
+            throw Expect.violation("MUX-3: after 0x15 the server sends nothing but frames, and nothing at all before"
+                    + " a datagram arrives for the context", "0x15 alone", first.toString());
+        }
+        return c;
+    }
+
     /** A UDP peer on the target's {@code host}-th peer address. */
     public UdpPeer udpPeer(int host) throws IOException {
         return track(new UdpPeer(target.peer(host), log, "peer" + (resources.size() + 1)));

@@ -37,6 +37,8 @@ import java.util.UUID;
  * @param udpLifetime       the UDP lifetime the target is configured with (§13), or {@code null} when not known: the
  *                          lifetime cases run only when it is given, since a lifetime can be checked only against the
  *                          one the server claims
+ * @param muxRequired       the target must offer UDP-MUX (command 5, §23): without its 0x15 answer MUX-3 fails, where
+ *                          by default (auto) the mode's rules are then not applicable
  */
 public record TargetOptions(
         String link,
@@ -53,7 +55,8 @@ public record TargetOptions(
         String restartCommand,
         boolean fallback,
         boolean showSecrets,
-        Duration udpLifetime) {
+        Duration udpLifetime,
+        boolean muxRequired) {
 
     /** The system property prefix. */
     public static final String PREFIX = "vless.";
@@ -76,6 +79,15 @@ public record TargetOptions(
         }
     }
 
+    /** Options that leave UDP-MUX optional (auto). */
+    public TargetOptions(String link, UUID user2, Profile profile, boolean insecure, Path caFile,
+            List<InetAddress> peerAddresses, Duration handshakeTimeout, Duration lifetimeProbe, Duration ioTimeout,
+            Policy policy, Path reportDir, String restartCommand, boolean fallback, boolean showSecrets,
+            Duration udpLifetime) {
+        this(link, user2, profile, insecure, caFile, peerAddresses, handshakeTimeout, lifetimeProbe, ioTimeout, policy,
+                reportDir, restartCommand, fallback, showSecrets, udpLifetime, false);
+    }
+
     /** Options whose target's UDP lifetime is not known. */
     public TargetOptions(String link, UUID user2, Profile profile, boolean insecure, Path caFile,
             List<InetAddress> peerAddresses, Duration handshakeTimeout, Duration lifetimeProbe, Duration ioTimeout,
@@ -87,7 +99,13 @@ public record TargetOptions(
     /** These options with the target's UDP lifetime set to {@code lifetime} ({@code null}: not known). */
     public TargetOptions withUdpLifetime(Duration lifetime) {
         return new TargetOptions(link, user2, profile, insecure, caFile, peerAddresses, handshakeTimeout, lifetimeProbe,
-                ioTimeout, policy, reportDir, restartCommand, fallback, showSecrets, lifetime);
+                ioTimeout, policy, reportDir, restartCommand, fallback, showSecrets, lifetime, muxRequired);
+    }
+
+    /** These options with UDP-MUX required ({@code --mux required}) or optional ({@code --mux auto}). */
+    public TargetOptions withMuxRequired(boolean required) {
+        return new TargetOptions(link, user2, profile, insecure, caFile, peerAddresses, handshakeTimeout, lifetimeProbe,
+                ioTimeout, policy, reportDir, restartCommand, fallback, showSecrets, udpLifetime, required);
     }
 
     /** Options without a restart command, for a target without fallback, with user IDs redacted. */
@@ -109,7 +127,7 @@ public record TargetOptions(
      * (v1|v0), {@code vless.insecure}, {@code vless.ca}, {@code vless.peers} (comma-separated IPs),
      * {@code vless.handshakeTimeout}, {@code vless.lifetimeProbe}, {@code vless.ioTimeout} (e.g. 4s, 500ms, 2m),
      * {@code vless.policy} (must|must+should), {@code vless.reportDir}, {@code vless.restartCmd}, {@code vless.fallback},
-     * {@code vless.showSecrets}, {@code vless.udpLifetime}.
+     * {@code vless.showSecrets}, {@code vless.udpLifetime}, {@code vless.mux} (auto|required).
      */
     public static TargetOptions fromSystemProperties() {
         TargetOptions d = defaults();
@@ -135,7 +153,23 @@ public record TargetOptions(
                 prop("restartCmd"),
                 Boolean.parseBoolean(prop("fallback")),
                 Boolean.parseBoolean(prop("showSecrets")),
-                prop("udpLifetime") == null ? null : parseDuration(prop("udpLifetime"), "vless.udpLifetime"));
+                prop("udpLifetime") == null ? null : parseDuration(prop("udpLifetime"), "vless.udpLifetime"),
+                prop("mux") != null && parseMuxRequired(prop("mux"), "vless.mux"));
+    }
+
+    /**
+     * Parses {@code auto} (UDP-MUX is optional: without it its rules are not applicable) or {@code required} (a target
+     * without it fails MUX-3); {@code true} for required.
+     */
+    public static boolean parseMuxRequired(String text, String what) {
+        switch (text.trim().toLowerCase(Locale.ROOT)) {
+            case "auto":
+                return false;
+            case "required":
+                return true;
+            default:
+                throw new IllegalArgumentException(what + " '" + text + "' is unknown (expected: auto or required)");
+        }
     }
 
     private static String prop(String name) {

@@ -23,7 +23,13 @@ final class Unobservable {
             "CRF-6", "its server side, that the first byte on CRUMFURS is 0x14 and nothing else, is CRF-1",
             "DLV-4", "its server side, that datagrams from X go to CRUMFURS once the client's connections to X"
                     + " closed, is checked by the DLV-1 · DLV-2 case",
-            "RSP-3", "its server side, the v0 response header 00 00, is RSP-2");
+            "RSP-3", "its server side, the v0 response header 00 00, is RSP-2",
+            "MUX-4", "its server side, that 0x15 comes alone and only frames follow it, is MUX-3",
+            "MUX-5", "its server side, that a server without the mode sends no byte to command 5 (so that a client's"
+                    + " deadline decides), is MUX-2",
+            "MUX-6", "a server cannot see whether a client asks again within 10 minutes",
+            "MUX-23", "its server side, that a frame names the datagram's true source, is MUX-8",
+            "MUX-24", "its server side, that a re-opened MUX connection gets the context's datagrams, is MUX-18");
 
     private Unobservable() {
     }

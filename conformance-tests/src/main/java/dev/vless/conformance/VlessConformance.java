@@ -64,7 +64,7 @@ public final class VlessConformance {
                 b.lifetimeProbe != null ? b.lifetimeProbe : d.lifetimeProbe(),
                 b.ioTimeout != null ? b.ioTimeout : d.ioTimeout(), b.policy,
                 b.reportDir != null ? b.reportDir : d.reportDir(), b.restartCommand, b.fallback, b.showSecrets,
-                b.udpLifetime);
+                b.udpLifetime, b.muxRequired);
         this.selection = b.selection;
         this.console = b.console;
         this.writeFiles = b.reportDir != null;
@@ -156,6 +156,7 @@ public final class VlessConformance {
         private PrintStream console;
         private String restartCommand;
         private boolean fallback;
+        private boolean muxRequired;
         private boolean showSecrets;
         private final List<Consumer<Report>> sinks = new ArrayList<>();
 
@@ -265,6 +266,15 @@ public final class VlessConformance {
                 throw new IllegalArgumentException("restartCommand: empty (expected: a shell command)");
             }
             this.restartCommand = command;
+            return this;
+        }
+
+        /**
+         * Whether the target must offer UDP-MUX (command 5; see {@code --mux}): {@code "auto"} (the default: without
+         * its 0x15 answer the mode's rules are NOT_APPLICABLE) or {@code "required"} (MUX-3 then FAILs).
+         */
+        public Builder mux(String mode) {
+            this.muxRequired = TargetOptions.parseMuxRequired(mode, "mux");
             return this;
         }
 

@@ -33,6 +33,7 @@ import java.util.UUID;
  * @param embedded         whether this is the in-process reference server
  * @param fallback         whether the target hands bad input to a fallback server (ERR-2's other branch)
  * @param udpLifetime      the UDP lifetime the target is configured with, or {@code null} when not known
+ * @param muxRequired      whether the target must offer UDP-MUX (command 5): then no 0x15 fails MUX-3
  */
 public record VlessTarget(
         InetSocketAddress address,
@@ -52,7 +53,8 @@ public record VlessTarget(
         String description,
         boolean embedded,
         boolean fallback,
-        Duration udpLifetime) {
+        Duration udpLifetime,
+        boolean muxRequired) {
 
     /** Checks and copies. */
     public VlessTarget {
@@ -69,7 +71,7 @@ public record VlessTarget(
                 link.serverName(), o.insecure() || link.allowInsecure(), o.caFile(), link.pinnedSha256(), o.profile(),
                 o.peerAddresses(),
                 o.handshakeTimeout(), o.lifetimeProbe(), o.ioTimeout(), o.policy(), description, embedded,
-                o.fallback(), o.udpLifetime());
+                o.fallback(), o.udpLifetime(), o.muxRequired());
     }
 
     /** Whether the target offers {@code capability}. */

@@ -104,13 +104,13 @@ class BadInputCases {
     @Tag("HDR-5")
     @Tag("ERR-1")
     @Tag("ERR-2")
-    @DisplayName("HDR-5 · ERR-1 · ERR-2 · an unknown command (00, 05, ff) gets no byte, then close")
+    @DisplayName("HDR-5 · ERR-1 · ERR-2 · an unknown command (00, 06, ff) gets no byte, then close")
     void unknownCommand(Harness h) throws Exception {
         TcpPeer echo = h.tcpEcho();
         byte[] valid = validHeader(h, echo.address());
         int at = commandAt(h);
         Map<String, byte[]> inputs = new LinkedHashMap<>();
-        for (int command : new int[] {0x00, 0x05, 0xff}) {
+        for (int command : new int[] {0x00, 0x06, 0xff}) {
             inputs.put(String.format("command 0x%02x", command), with(valid, at, command));
         }
         expectRefused(h, "HDR-5: a command other than 1 to 4 is bad input: no byte (ERR-1), then close (ERR-2)",
@@ -132,7 +132,7 @@ class BadInputCases {
         Duration wait = h.deadlineCalibration().closeAllowance();
         CompletableFuture<Observed> mux = watch(h, "command 3 (Mux)",
                 VlessConnection.concat(with(valid, at, 0x03), PING), false, wait);
-        CompletableFuture<Observed> unknown = watch(h, "command 0x05", VlessConnection.concat(with(valid, at, 0x05),
+        CompletableFuture<Observed> unknown = watch(h, "command 0x06", VlessConnection.concat(with(valid, at, 0x06),
                 PING), false, wait);
         Observed m;
         Observed u;
@@ -148,10 +148,10 @@ class BadInputCases {
             finding = "served (" + m.outcome() + ")";
         } else if (m.outcome().kind() == u.outcome().kind()
                 && Math.abs(m.sinceConnectMs() - u.sinceConnectMs()) < SAME_MOMENT_MS) {
-            finding = "refused like an unknown command (Mux: " + m.describe() + "; command 0x05: " + u.describe()
+            finding = "refused like an unknown command (Mux: " + m.describe() + "; command 0x06: " + u.describe()
                     + ")";
         } else {
-            finding = "refused, but not like an unknown command (Mux: " + m.describe() + "; command 0x05: "
+            finding = "refused, but not like an unknown command (Mux: " + m.describe() + "; command 0x06: "
                     + u.describe() + ")";
         }
         h.fact("header.mux", finding);
@@ -173,6 +173,77 @@ class BadInputCases {
         inputs.put("v0, command 4, with a port and an address", VlessConnection.concat(withAddress, PING));
         expectRefused(h, "HDR-6: a v0 request with command 4 is bad input: no byte (ERR-1), then close (ERR-2)",
                 inputs);
+    }
+
+    @Test
+    @Tag("MUX-1")
+    @Tag("HDR-6")
+    @Tag("ERR-1")
+    @Tag("ERR-2")
+    @Tag("mux")
+    @DisplayName("MUX-1 · HDR-6 · ERR-1 · ERR-2 · command 5 (UDP-MUX) in a v0 request gets no byte, then close")
+    void muxInV0(Harness h) throws Exception {
+        TcpPeer echo = h.tcpEcho();
+        byte[] v0 = VlessConnection.encode(VlessRequest.v0(h.target().user(), VlessCommand.TCP,
+                VlessAddress.of(echo.address())));
+        byte[] withAddress = with(v0, 18, 0x05);
+        byte[] bare = Arrays.copyOf(withAddress, 19);
+        Map<String, byte[]> inputs = new LinkedHashMap<>();
+        inputs.put("v0, command 5, nothing after it (the v1 UDP-MUX shape)", bare);
+        inputs.put("v0, command 5, with a port and an address", VlessConnection.concat(withAddress, PING));
+        try {
+            expectRefused(h, "MUX-1: a v0 request with command 5 is bad input (HDR-6): no byte (ERR-1), then close"
+                    + " (ERR-2)", inputs);
+        } catch (AssertionError e) {
+            // HDR-6 says the same of command 5 as MUX-1: when only the timing failed, its check passed too.
+            String m = String.valueOf(e.getMessage());
+            if (m.lines().noneMatch(l -> l.startsWith(ERR_1) || l.startsWith("MUX-1:"))) {
+                h.passed("HDR-6: a v0 request with command 5 is bad input, and got no byte");
+            }
+            throw e;
+        }
+    }
+
+    /*
+     * MUX-2 is a MAY: a target may leave UDP-MUX unsupported, and then command 5 must be refused exactly like an
+     * unknown command. Judged only on a target without the mode, next to command 6 sent at the same moment.
+     */
+    @Test
+    @Tag("MUX-2")
+    @Tag("mux")
+    @DisplayName("MUX-2 · without UDP-MUX, command 5 is refused exactly like an unknown command (06): no byte, the same"
+            + " ending at the same moment")
+    void muxUnsupportedLikeUnknown(Harness h) throws Exception {
+        dev.vless.conformance.MuxSupport m = h.muxSupport();
+        if (m.failure() != null) {
+            throw new dev.vless.conformance.TargetUnreachableException(m.description(), m.failure());
+        }
+        if (m.supported()) {
+            throw Expect.notRun("the target offers UDP-MUX (" + m.seen() + "): MUX-2's unsupported branch does"
+                    + " not arise");
+        }
+        TcpPeer echo = h.tcpEcho();
+        byte[] valid = validHeader(h, echo.address());
+        int at = commandAt(h);
+        Duration wait = h.deadlineCalibration().closeAllowance();
+        byte[] mux = VlessConnection.encode(VlessRequest.mux(h.target().user()));
+        CompletableFuture<Observed> five = watch(h, "command 5 (UDP-MUX, 18 bytes)", mux, false, wait);
+        CompletableFuture<Observed> six = watch(h, "command 0x06", VlessConnection.concat(with(valid, at, 0x06), PING),
+                false, wait);
+        Observed f = join(five);
+        Observed u = join(six);
+        String requirement = "MUX-2: a server without UDP-MUX MUST treat command 5 exactly like an unknown command";
+        if (f.outcome().kind() == Outcome.Kind.DATA) {
+            throw Expect.violation(requirement, "no byte (ERR-1), as for command 0x06 (" + u.describe() + ")",
+                    "command 5: " + f.describe());
+        }
+        boolean sameKind = f.outcome().kind() == u.outcome().kind();
+        boolean sameMoment = Math.abs(f.sinceConnectMs() - u.sinceConnectMs()) < SAME_MOMENT_MS;
+        if (!sameKind || (!sameMoment && !h.target().fallback())) {
+            throw Expect.violation(requirement, "the same ending as command 0x06, within " + SAME_MOMENT_MS
+                    + " ms: " + u.describe(), "command 5: " + f.describe());
+        }
+        h.log().note("command 5: " + f.describe() + "; command 0x06: " + u.describe());
     }
 
     @Test
@@ -305,7 +376,7 @@ class BadInputCases {
         Map<String, byte[]> inputs = new LinkedHashMap<>();
         inputs.put("unknown user ID", withUser(valid, UUID.randomUUID()));
         inputs.put("version 0x02", with(valid, 0, 0x02));
-        inputs.put("command 0x05", with(valid, commandAt(h), 0x05));
+        inputs.put("command 0x06", with(valid, commandAt(h), 0x06));
         List<CompletableFuture<Observed>> all = new ArrayList<>();
         for (Map.Entry<String, byte[]> e : withPayload(inputs).entrySet()) {
             all.add(watch(h, e.getKey(), e.getValue(), false, d.closeAllowance()));
@@ -404,7 +475,7 @@ class BadInputCases {
         inputs.put("unknown user ID", withUser(valid, UUID.randomUUID()));
         inputs.put("version 0x02", with(valid, 0, 0x02));
         inputs.put("an HTTP request", HTTP_PROBE);
-        inputs.put("command 0x05", with(valid, at, 0x05));
+        inputs.put("command 0x06", with(valid, at, 0x06));
         inputs.put("command 4 in v0", v0Crumfurs);
         inputs.put("address type 0x04", with(valid, at + 3, 0x04));
         inputs.put("empty domain", withDomain(h, valid, new byte[0]));
@@ -457,7 +528,7 @@ class BadInputCases {
         Map<String, byte[]> inputs = new LinkedHashMap<>();
         inputs.put("unknown user ID", withUser(valid, UUID.randomUUID()));
         inputs.put("version 0x02", with(valid, 0, 0x02));
-        inputs.put("command 0x05", with(valid, at, 0x05));
+        inputs.put("command 0x06", with(valid, at, 0x06));
         // Bad input under both profiles: HDR-6 where v0 is served, VER-2 where it is not.
         inputs.put("command 4 in a v0 request", v0Crumfurs);
         for (int type : new int[] {0x00, 0x04, 0xff}) {

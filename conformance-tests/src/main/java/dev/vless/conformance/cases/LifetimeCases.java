@@ -291,6 +291,79 @@ class LifetimeCases {
         }
     }
 
+    @Test
+    @Tag("MUX-20")
+    @Tag("MUX-21")
+    @DisplayName("MUX-20 · MUX-21 · an open MUX connection pins its context's sockets: after a lifetime and a half with"
+            + " only port-0 frames, a remote still reaches it through the context's address")
+    void openMuxPinsSockets(Harness h) throws Exception {
+        h.requireMux(); // first: without the mode, its reason is the one the MUX rules get
+        Duration lifetime = lifetime(h);
+        Context ctx = context(h);
+        Flow f = open(h, ctx, "MUX-20: command 2 to A, then closed");
+        f.connection().close();
+        dev.vless.conformance.MuxConnection mux = h.muxFrom(ctx.clientIp(), ctx.user());
+        long start = System.nanoTime();
+        long every = lifetime.toNanos() / 4;
+        long end = start + lifetime.toNanos() + late(lifetime).toNanos() + every;
+        java.net.InetSocketAddress zero = new java.net.InetSocketAddress(f.peer().address().getAddress(), 0);
+        h.log().note("only port-0 frames (activity, no datagram), every " + every / 1_000_000 + " ms for "
+                + (end - start) / 1_000_000 + " ms");
+        for (int i = 0; System.nanoTime() < end; i++) {
+            mux.send(zero, ascii("MUX-21: keepalive #" + i));
+            Outcome o = mux.await(Duration.ofNanos(Math.max(1_000_000, Math.min(every, end - System.nanoTime()))));
+            if (o.kind() != Outcome.Kind.STILL_OPEN) {
+                throw Expect.violation("MUX-21: every frame read counts as activity, frames to port 0 included",
+                        "the MUX connection open while a port-0 frame goes every " + every / 1_000_000 + " ms",
+                        o + " (" + ms(System.nanoTime() - start) + " after it opened)");
+            }
+        }
+        byte[] hello = ascii("MUX-20: A to M after " + ms(System.nanoTime() - start) + " without outbound datagrams");
+        f.peer().send(f.mapped(), hello);
+        dev.vless.conformance.MuxConnection.Frame got = MuxCases.nextFrame(mux, hello, h.target().ioTimeout(),
+                new java.util.ArrayList<>());
+        if (got == null) {
+            throw Expect.violation("MUX-20: no socket of a NAT context expires while the context has an open MUX"
+                    + " connection", "A's datagram to the context's address " + f.mapped() + " on the MUX connection",
+                    "nothing within " + h.target().ioTimeout().toMillis() + " ms, " + ms(System.nanoTime() - start)
+                    + " after the last outbound datagram (lifetime " + lifetime.toMillis() + " ms)" + ended(mux));
+        }
+    }
+
+    @Test
+    @Tag("MUX-21")
+    @DisplayName("MUX-21 · a MUX connection that carried no frame for the lifetime is closed, not before")
+    void silentMuxIsClosed(Harness h) throws Exception {
+        h.requireMux(); // first: without the mode, its reason is the one the MUX rules get
+        Duration lifetime = lifetime(h);
+        Context ctx = context(h);
+        UdpPeer a = h.udpPeer(0);
+        dev.vless.conformance.MuxConnection mux = h.muxFrom(ctx.clientIp(), ctx.user());
+        byte[] only = ascii("MUX-21: the only frame");
+        mux.send(a.address(), only);
+        long last = System.nanoTime();
+        mappingOf(h, a, only);
+        Duration allowed = lifetime.plus(late(lifetime));
+        Outcome o = mux.await(allowed.plusSeconds(1));
+        long silentMs = (System.nanoTime() - last) / 1_000_000;
+        h.log().note("after " + silentMs + " ms of silence: " + o);
+        String rule = "MUX-21: a server SHOULD close a MUX connection that carried no frame in either direction for"
+                + " the lifetime";
+        if (o.kind() == Outcome.Kind.STILL_OPEN) {
+            throw Expect.violation(rule, "closed within " + allowed.toMillis() + " ms of silence (lifetime "
+                    + lifetime.toMillis() + " ms, and a sweep's lateness)", "still open after " + silentMs
+                    + " ms without a frame either way");
+        }
+        if (o.kind() == Outcome.Kind.DATA) {
+            throw Expect.violation(rule, "nothing on the connection, then a close", o.toString());
+        }
+        long min = lifetime.minus(early(lifetime)).toMillis();
+        if (silentMs < min) {
+            throw Expect.violation(rule, "closed once silent for the lifetime (" + lifetime.toMillis() + " ms), not"
+                    + " before", "closed after only " + silentMs + " ms of silence");
+        }
+    }
+
     // ---- timing ----
 
     /** The lifetime the target claims; without it the case is not run (a lifetime case never passes without one). */
@@ -374,7 +447,7 @@ class LifetimeCases {
         }
     }
 
-    private static String ended(UdpConnection c) {
+    private static String ended(dev.vless.conformance.VlessConnection c) {
         String e = c.ended();
         return e == null ? "" : "; " + e;
     }

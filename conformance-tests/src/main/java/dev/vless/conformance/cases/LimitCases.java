@@ -46,6 +46,47 @@ class LimitCases {
 
     @Test
     @Execution(ExecutionMode.SAME_THREAD)
+    @Tag("MUX-22")
+    @DisplayName("MUX-22 · a 9th MUX connection in a context closes the least recently active one, and only that one")
+    void muxLimitClosesLeastRecentlyActive(Harness h) throws Exception {
+        h.requireMux();
+        Context ctx = LifetimeCases.context(h);
+        UdpPeer a = h.udpPeer(0);
+        List<dev.vless.conformance.MuxConnection> open = new ArrayList<>();
+        for (int i = 1; i <= 8; i++) {
+            open.add(h.muxFrom(ctx.clientIp(), ctx.user()));
+        }
+        // Every one but the first carries a frame: the first is the least recently active when the 9th opens.
+        for (int i = 1; i < open.size(); i++) {
+            open.get(i).send(a.address(), ascii("MUX-22: activity on MUX #" + (i + 1)));
+            if (h.awaitDatagram(a, h.target().ioTimeout()) == null) {
+                throw Expect.blocked("MUX-7", "MUX #" + (i + 1) + "'s frame reaches " + a.address(), "nothing within "
+                        + h.target().ioTimeout().toMillis() + " ms" + (h.endedConnections() != null ? "; "
+                        + h.endedConnections() : ""));
+            }
+        }
+        open.add(h.muxFrom(ctx.clientIp(), ctx.user()));
+        Thread.sleep(500);
+        List<Integer> closed = new ArrayList<>();
+        for (int i = 0; i < open.size(); i++) {
+            if (open.get(i).ended() != null) {
+                closed.add(i + 1);
+            }
+        }
+        h.log().note("closed by the target: " + (closed.isEmpty() ? "none" : "MUX #" + closed));
+        if (closed.isEmpty()) {
+            throw Expect.notObservable("the target kept all 9 MUX connections of one context open: its limit may be"
+                    + " configured higher than the default 8 (MUX-22 asks for a configurable bound)");
+        }
+        if (!closed.equals(List.of(1))) {
+            throw Expect.violation("MUX-22: a server SHOULD bound MUX connections per context (8 by default),"
+                    + " closing the least recently active beyond that", "MUX #1 (no frame since its 0x15) closed,"
+                    + " and no other", "closed: MUX #" + closed);
+        }
+    }
+
+    @Test
+    @Execution(ExecutionMode.SAME_THREAD)
     @Tag("LIM-1")
     @DisplayName("LIM-1 · one connection past 256 in a context closes the least recently active one, and only that one")
     void connectionLimitClosesLeastRecentlyActive(Harness h) throws Exception {

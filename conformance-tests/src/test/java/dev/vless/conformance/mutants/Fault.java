@@ -81,6 +81,27 @@ public enum Fault {
     /** The deadline is armed only after bad input was detected: a stalled header holds the connection forever. */
     NO_DEADLINE,
 
+    // ---- UDP-MUX (§23) ----
+
+    /** The MUX connection was built like a v0 connection: frames leave from a socket of its own, not the context's. */
+    MUX_OWN_SOCKET,
+    /** Only replies are delivered on MUX: a datagram from a remote no MUX connection sent to is dropped. */
+    MUX_UNSOLICITED_DROPPED,
+    /** The MUX list is searched from the front: unknown remotes go to the oldest open MUX connection. */
+    MUX_OLDEST,
+    /** A frame with a bad address is skipped (as far as the parser can guess) instead of closing the connection. */
+    MUX_FRAME_ERROR_IGNORED,
+    /** The command-2 code path reused for frames: a refused destination closes the whole MUX connection. */
+    MUX_REFUSED_CLOSES,
+    /** The answer is written by the handler and again by the attach path: 0x15 goes out twice. */
+    MUX_ACK_TWICE,
+    /** The MUX connection is attached to its context only after 0x15 was flushed: datagrams right after it are lost. */
+    MUX_ACK_BEFORE_ATTACH,
+    /** The sweeper counts command-2 connections only: sockets expire under an open MUX connection. */
+    MUX_NOT_PINNING,
+    /** MUX connections have no idle timer: a client that forgets one leaks it, and its context, forever. */
+    MUX_NO_IDLE_CLOSE,
+
     // ---- TCP relay (§7) ----
 
     /** The relay closes both sockets when either side's stream ends (no half-close), as v2ray does. */

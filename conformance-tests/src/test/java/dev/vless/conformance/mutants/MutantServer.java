@@ -179,6 +179,7 @@ public final class MutantServer implements Closeable {
             switch (req.command()) {
                 case TCP -> relayTcp(s, req, rest, responseHeader);
                 case UDP -> udp(s, req, rest, responseHeader, v0);
+                case UDP_MUX -> mux(s, req, rest);
                 default -> crumfurs(s, req, rest);
             }
         } catch (VlessProtocolException e) {
@@ -244,7 +245,7 @@ public final class MutantServer implements Closeable {
 
     private void relayTcp(Socket client, VlessRequest req, byte[] rest, byte[] responseHeader) throws IOException {
         InetAddress ip = resolve(req.address());
-        if (ip == null) {
+        if (ip == null || refused(ip)) {
             quietClose(client);
             return;
         }
@@ -339,8 +340,8 @@ public final class MutantServer implements Closeable {
     private void udp(Socket client, VlessRequest req, byte[] rest, byte[] responseHeader, boolean v0)
             throws IOException {
         InetAddress ip = resolve(req.address());
-        if (ip == null) {
-            quietClose(client);
+        if (ip == null || refused(ip)) {
+            quietClose(client); // refused at once, without a byte (DST-2)
             return;
         }
         InetSocketAddress target = new InetSocketAddress(ip, req.address().port());
@@ -482,6 +483,149 @@ public final class MutantServer implements Closeable {
             ctx.detach(c);
             c.close();
         }
+    }
+
+    // ---- command 5: UDP-MUX ----
+
+    /** A MUX connection: frames from the context's datagrams go out through its queue. */
+    final class MuxConn {
+        final ClientOut out;
+        volatile long lastActivity = System.nanoTime();
+        volatile boolean closed;
+        /** The socket of its own that {@link Fault#MUX_OWN_SOCKET} gives it; opened on first use. */
+        NatContext.CtxSocket own;
+
+        MuxConn(Socket client) {
+            out = new ClientOut(client, null, "mutant-mux-out", false);
+        }
+
+        void deliver(InetSocketAddress source, byte[] datagram) {
+            lastActivity = System.nanoTime();
+            ByteBuf b = Unpooled.buffer(UmfursEncoder.headerLength(source) + datagram.length);
+            UmfursEncoder.encode(source, Unpooled.wrappedBuffer(datagram), b);
+            out.offer(ByteBufUtil.getBytes(b));
+            b.release();
+        }
+
+        void close() {
+            closed = true;
+            out.close();
+        }
+    }
+
+    /** Thrown for a frame error (MUX-11): the connection closes at once. */
+    private static final class FrameError extends IOException {
+        FrameError(String message) {
+            super(message);
+        }
+    }
+
+    private void mux(Socket client, VlessRequest req, byte[] rest) throws IOException {
+        NatContext ctx = contexts.computeIfAbsent(contextKey(req.user(), client.getInetAddress()),
+                k -> new NatContext(this));
+        MuxConn m = new MuxConn(client);
+        // As for CRUMFURS: 0x15 is queued and the connection attached before anything is written (MUX-3).
+        m.out.offer(new byte[] {0x15});
+        if (fault == Fault.MUX_ACK_TWICE) {
+            m.out.offer(new byte[] {0x15});
+        }
+        if (fault == Fault.MUX_ACK_BEFORE_ATTACH) {
+            m.out.start();
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ctx.attachMux(m);
+        } else {
+            ctx.attachMux(m);
+            m.out.start();
+        }
+        Map<String, InetAddress> names = new java.util.HashMap<>();
+        try {
+            DataInputStream in = new DataInputStream(new SequenceInputStream(new ByteArrayInputStream(rest),
+                    client.getInputStream()));
+            while (!m.closed) {
+                int atyp = in.read();
+                if (atyp < 0) {
+                    break; // the client's end closes the MUX connection (MUX-12)
+                }
+                InetAddress ip;
+                String name = null;
+                if (atyp == 1 || atyp == 3) {
+                    byte[] a = new byte[atyp == 1 ? 4 : 16];
+                    in.readFully(a);
+                    ip = VlessAddress.canonical(InetAddress.getByAddress(a));
+                } else if (atyp == 2) {
+                    int n = in.readUnsignedByte();
+                    byte[] a = new byte[n];
+                    in.readFully(a);
+                    boolean valid = n > 0;
+                    for (byte b : a) {
+                        valid &= b >= 0x21 && b <= 0x7e;
+                    }
+                    if (!valid) {
+                        if (fault != Fault.MUX_FRAME_ERROR_IGNORED) {
+                            throw new FrameError("bad domain");
+                        }
+                        in.readUnsignedShort();
+                        in.readFully(new byte[in.readUnsignedShort()]);
+                        continue; // skipped: the stream is out of sync from here on
+                    }
+                    name = new String(a, java.nio.charset.StandardCharsets.US_ASCII).toLowerCase(java.util.Locale.ROOT);
+                    if (name.endsWith(".")) {
+                        name = name.substring(0, name.length() - 1);
+                    }
+                    ip = null;
+                } else {
+                    if (fault == Fault.MUX_FRAME_ERROR_IGNORED) {
+                        continue; // the byte skipped, as if it were padding
+                    }
+                    throw new FrameError("address type " + atyp);
+                }
+                int port = in.readUnsignedShort();
+                int length = in.readUnsignedShort();
+                byte[] p = new byte[length];
+                in.readFully(p);
+                m.lastActivity = System.nanoTime();
+                if (port == 0) {
+                    continue; // a no-op frame (MUX-10)
+                }
+                if (name != null) {
+                    String key = name;
+                    ip = names.computeIfAbsent(key, k -> resolve(VlessAddress.of(k, port)));
+                    if (ip == null) {
+                        names.remove(key);
+                        continue; // not resolved: dropped
+                    }
+                }
+                if (refused(ip)) {
+                    if (fault == Fault.MUX_REFUSED_CLOSES) {
+                        return;
+                    }
+                    continue; // dropped, the connection goes on (MUX-14)
+                }
+                if (length > (ip instanceof Inet4Address ? 65507 : 65527)) {
+                    continue; // too big to send: dropped, in sync (UDP-5)
+                }
+                try {
+                    ctx.sendMux(m, new InetSocketAddress(ip, port), p);
+                } catch (IOException e) {
+                    // a datagram the socket cannot send is dropped
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // a frame error, EOF inside a frame, or a reset: the connection closes at once, without a byte
+        } finally {
+            ctx.detachMux(m);
+            m.close();
+        }
+    }
+
+    /** The destination policy: the unspecified address, multicast and broadcast are refused (DST-1). */
+    static boolean refused(InetAddress ip) {
+        return ip.isAnyLocalAddress() || ip.isMulticastAddress()
+                || (ip instanceof Inet4Address && Arrays.equals(ip.getAddress(), new byte[] {-1, -1, -1, -1}));
     }
 
     // ---- shared ----

@@ -71,7 +71,14 @@ class MutationTest {
             new Row(Fault.ANSWER_ON_BAD_UUID, "bad-input", "ERR-1", FAIL),
             new Row(Fault.IMMEDIATE_CLOSE_ON_ONE_KIND, "bad-input", "ERR-2", FAIL, "ERR-3", WARN),
             new Row(Fault.NO_DEADLINE, "bad-input", "ERR-4", FAIL),
-            new Row(Fault.HALF_CLOSE_KILLS_BOTH, "relay", "TCP-3", WARN));
+            new Row(Fault.HALF_CLOSE_KILLS_BOTH, "relay", "TCP-3", WARN),
+            new Row(Fault.MUX_OWN_SOCKET, "mux", "MUX-13", FAIL),
+            new Row(Fault.MUX_UNSOLICITED_DROPPED, "mux", "MUX-18", FAIL),
+            new Row(Fault.MUX_OLDEST, "mux", "MUX-18", FAIL),
+            new Row(Fault.MUX_FRAME_ERROR_IGNORED, "mux", "MUX-11", FAIL),
+            new Row(Fault.MUX_REFUSED_CLOSES, "mux", "MUX-14", FAIL),
+            new Row(Fault.MUX_ACK_TWICE, "mux", "MUX-3", FAIL),
+            new Row(Fault.MUX_ACK_BEFORE_ATTACH, "mux", "MUX-3", FAIL));
 
     /** The lifetime faults: their cases run with the mutant's lifetime told to the suite ({@code --udp-lifetime}). */
     static final List<Row> LIFETIME_FAULTS = List.of(
@@ -79,7 +86,9 @@ class MutationTest {
             new Row(Fault.NO_REFRESH, "lifetime", "LIF-4", FAIL),
             new Row(Fault.EXPIRY_WHILE_OPEN, "lifetime", "LIF-1", FAIL),
             new Row(Fault.NO_IDLE_CLOSE, "lifetime", "LIF-5", WARN),
-            new Row(Fault.ENTRIES_NEVER_EXPIRE, "lifetime", "LIF-6", FAIL));
+            new Row(Fault.ENTRIES_NEVER_EXPIRE, "lifetime", "LIF-6", FAIL),
+            new Row(Fault.MUX_NOT_PINNING, "lifetime", "MUX-20", FAIL),
+            new Row(Fault.MUX_NO_IDLE_CLOSE, "lifetime", "MUX-21", WARN));
 
     /**
      * How long a case waits for an expected byte or datagram: loopback answers in microseconds, and a broken mutant

@@ -77,6 +77,12 @@ final class NatContext {
     /** Open command-2 connections, in the order their headers completed. */
     private final List<MutantServer.UdpConn> conns = new ArrayList<>();
     private MutantServer.CrumfursConn crumfurs;
+    /** Open MUX connections, oldest 0x15 first. */
+    private final List<MutantServer.MuxConn> muxes = new ArrayList<>();
+    /** The MUX connection that last sent to X, kept with X's dialed entry (MUX-17). */
+    private final Map<InetSocketAddress, MutantServer.MuxConn> lastSender = new HashMap<>();
+    /** MUX connections per context beyond which the least recently active closes (MUX-22). */
+    static final int MAX_MUX = 8;
     long droppedCount;
 
     NatContext(MutantServer server) {
@@ -115,26 +121,63 @@ final class NatContext {
         }
     }
 
+    synchronized void attachMux(MutantServer.MuxConn m) {
+        if (muxes.size() >= MAX_MUX) {
+            MutantServer.MuxConn idlest = muxes.get(0);
+            for (MutantServer.MuxConn x : muxes) {
+                if (x.lastActivity < idlest.lastActivity) {
+                    idlest = x;
+                }
+            }
+            muxes.remove(idlest);
+            idlest.close();
+        }
+        muxes.add(m);
+    }
+
+    synchronized void detachMux(MutantServer.MuxConn m) {
+        muxes.remove(m);
+        lastSender.values().removeIf(v -> v == m);
+    }
+
+    /** Sends a MUX frame's datagram to {@code x} from the socket the mapping rules pick, as for command 2 (MUX-13). */
+    void sendMux(MutantServer.MuxConn m, InetSocketAddress x, byte[] payload) throws IOException {
+        CtxSocket s;
+        synchronized (this) {
+            if (server.fault == Fault.MUX_OWN_SOCKET) {
+                if (m.own == null) {
+                    m.own = new CtxSocket(server.outboundFor(x)); // not one of the context's sockets
+                }
+                s = m.own;
+            } else {
+                s = socketFor(x, null);
+                touch(x);
+            }
+            lastSender.put(x, m);
+        }
+        s.send(x, payload);
+    }
+
     // ---- mapping (NAT-2 to NAT-6) ----
 
     /** Sends a client datagram of {@code c} to its target from the socket the mapping rules pick. */
     void send(MutantServer.UdpConn c, byte[] payload) throws IOException {
         CtxSocket s;
         synchronized (this) {
-            s = socketFor(c);
+            s = socketFor(c.target, c);
             c.socket = s;
             touch(c.target);
         }
         s.send(c.target, payload);
     }
 
-    private CtxSocket socketFor(MutantServer.UdpConn c) throws IOException {
-        InetSocketAddress x = c.target;
-        if (server.fault == Fault.PER_CONNECTION_SOCKETS) {
+    /** The socket for a datagram to {@code x} of command-2 connection {@code c}, or of a MUX connection (null). */
+    private CtxSocket socketFor(InetSocketAddress x, MutantServer.UdpConn c) throws IOException {
+        if (server.fault == Fault.PER_CONNECTION_SOCKETS && c != null) {
             return c.socket != null ? c.socket : open(x);
         }
         // An open connection keeps its socket (LIF-1), even after its entry expired.
-        if (c.socket != null && !c.socket.released) {
+        if (c != null && c.socket != null && !c.socket.released) {
             dialed.putIfAbsent(x, new Entry(c.socket));
             return c.socket;
         }
@@ -195,9 +238,20 @@ final class NatContext {
                 }
             }
         }
+        MutantServer.MuxConn mux = null;
+        if (to == null && !muxes.isEmpty()) {
+            MutantServer.MuxConn last = lastSender.get(x);
+            if (last != null && muxes.contains(last)) {
+                mux = last; // MUX-17
+            } else if (server.fault != Fault.MUX_UNSOLICITED_DROPPED) {
+                mux = server.fault == Fault.MUX_OLDEST ? muxes.get(0) : muxes.get(muxes.size() - 1); // MUX-18
+            }
+        }
         if (to != null) {
             to.deliver(data);
-        } else if (crumfurs != null) {
+        } else if (mux != null) {
+            mux.deliver(x, data);
+        } else if (crumfurs != null && muxes.isEmpty()) {
             crumfurs.deliver(x, data);
         } else {
             droppedCount++;
@@ -213,15 +267,23 @@ final class NatContext {
                 c.close(); // LIF-5
             }
         }
+        for (MutantServer.MuxConn m : new ArrayList<>(muxes)) {
+            if (server.fault != Fault.MUX_NO_IDLE_CLOSE && now - m.lastActivity > life) {
+                muxes.remove(m);
+                m.close(); // MUX-21
+            }
+        }
         boolean forever = server.perDestination && server.fault == Fault.ENTRIES_NEVER_EXPIRE;
         if (forever) {
             return;
         }
         dialed.values().removeIf(e -> now - e.last > life);
         heard.values().removeIf(e -> now - e.last > life);
+        lastSender.keySet().retainAll(dialed.keySet());
         long socketLife = server.fault == Fault.SHORT_LIFETIME ? life / 3 : life;
         for (CtxSocket s : new ArrayList<>(sockets)) {
-            boolean mapped = conns.stream().anyMatch(c -> c.socket == s);
+            // An open MUX connection pins every socket of its context (MUX-20).
+            boolean mapped = conns.stream().anyMatch(c -> c.socket == s) || (!muxes.isEmpty() && server.fault != Fault.MUX_NOT_PINNING);
             long since = server.fault == Fault.NO_REFRESH ? s.created : s.lastOutbound;
             if ((!mapped || server.fault == Fault.EXPIRY_WHILE_OPEN) && now - since > socketLife) {
                 release(s);
@@ -238,6 +300,6 @@ final class NatContext {
     }
 
     synchronized boolean idle() {
-        return sockets.isEmpty() && conns.isEmpty() && crumfurs == null;
+        return sockets.isEmpty() && conns.isEmpty() && crumfurs == null && muxes.isEmpty();
     }
 }
