@@ -2,6 +2,7 @@
 package dev.vless.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vless.client.testing.FakeVlessServer;
 import dev.vless.client.testing.Rig;
@@ -312,6 +313,18 @@ class MuxClientTest {
             Rig.await("drops for backpressure", 5000, () -> client.stats().drops(ClientDropReason.BACKLOG) > 0);
             assertThat(client.stats().muxLive()).isTrue();
         }
+    }
+
+    @Test
+    void needsV1AndAPositiveAnswerTimeout() {
+        VlessClientBuilder b = VlessClient.builder().server("127.0.0.1", 1).user(UUID.randomUUID())
+                .udpMode(UdpMode.MUX).version(VlessVersion.V0);
+        assertThatThrownBy(b::buildConfig)
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs VLESS v1");
+        assertThatThrownBy(() -> b.muxAnswerTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("MUX answer timeout");
+        assertThat(VlessClient.builder().server("127.0.0.1", 1).user(UUID.randomUUID()).buildConfig().udpMode())
+                .isEqualTo(UdpMode.PER_REMOTE);
     }
 
     // ---- helpers ----
