@@ -170,7 +170,7 @@ final class UdpHub {
      * {@code payload}.
      */
     void fromMux(VlessAddress source, ByteBuf payload) {
-        UdpAssociation a = receiver(source);
+        UdpAssociation a = receiver(key(source)); // the claims' spelling of the address, whatever the decoder's
         if (a == null) {
             payload.release();
             runtime.metrics.drop(ClientDropReason.NO_ASSOCIATION);
