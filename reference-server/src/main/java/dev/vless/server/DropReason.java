@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.server;
 
-/** Why the server dropped a datagram; each is counted (DLV-3, DLV-5, DLV-6, UDP-5, UDP-7). */
+/** Why the server dropped a datagram; each is counted (DLV-3, DLV-5, DLV-6, UDP-5, UDP-7, MUX-12..MUX-22). */
 public enum DropReason {
     /** No open connection to the source and no live CRUMFURS (DLV-3). */
     NO_RECEIVER,
@@ -35,5 +35,20 @@ public enum DropReason {
      * Handing the datagram to its client failed with an unexpected error: a server bug, logged at DEBUG only (a
      * remote could otherwise fill the log). Tests and fuzzers expect this counter to stay at zero.
      */
-    DELIVERY_ERROR
+    DELIVERY_ERROR,
+    /** A MUX frame to a destination the destination policy refuses, or to a name that resolved to one (MUX-14). */
+    REFUSED_DESTINATION,
+    /** A MUX frame to a domain name that did not resolve; the failure holds for 30 s (MUX-15). */
+    UNRESOLVED,
+    /**
+     * A MUX frame to a name waiting for its lookup: more bytes were waiting than the connection's unsent limit, or the
+     * connection closed before the lookup ended (MUX-16).
+     */
+    NAME_BACKLOG,
+    /**
+     * A MUX frame to a new destination beyond the NAT context's {@code --mux-new-destinations-per-second} (MUX-22).
+     */
+    NEW_DESTINATION_RATE,
+    /** The partial frame a MUX client's stream ended with (MUX-12). */
+    TRUNCATED_FRAME
 }

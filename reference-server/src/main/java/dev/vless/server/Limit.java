@@ -19,7 +19,11 @@ public enum Limit {
      */
     SOCKETS_PER_CONTEXT("--max-sockets-per-context", "UDP sockets in one NAT context"),
     /** A request of a user that already has {@code --max-contexts-per-user} NAT contexts refused. */
-    CONTEXTS_PER_USER("--max-contexts-per-user", "NAT contexts of one user");
+    CONTEXTS_PER_USER("--max-contexts-per-user", "NAT contexts of one user"),
+    /** A MUX connection closed, the least recently active of a context past {@code --max-mux-per-context}. */
+    MUX_CONNECTIONS_PER_CONTEXT("--max-mux-per-context", "MUX connections in one NAT context"),
+    /** A MUX frame to a new destination dropped: its context added {@code --mux-new-destinations-per-second}. */
+    MUX_NEW_DESTINATIONS("--mux-new-destinations-per-second", "new destinations per second of one NAT context");
 
     private final String option;
     private final String what;

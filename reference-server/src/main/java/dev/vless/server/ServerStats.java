@@ -32,7 +32,12 @@ import java.util.stream.Collectors;
  *                             file descriptor)
  * @param coolDownReleasedEarly cooling-down ports closed early because the cooling cap was reached (LIF-7)
  * @param coolingSockets       ports cooling down now (part of {@code liveSockets})
- * @param limits               how often each limit was enforced (LIM-1)
+ * @param limits               how often each limit was enforced (LIM-1, MUX-22)
+ * @param muxRequests          command-5 (UDP-MUX) requests served
+ * @param liveMux              MUX connections open in a NAT context now
+ * @param muxFramesIn          frames MUX clients sent (port-0 no-ops excluded, MUX-10)
+ * @param muxFramesOut         datagrams delivered to MUX clients
+ * @param muxFrameErrors       MUX connections closed for a frame error (MUX-11)
  */
 public record ServerStats(
         long connectionsAccepted,
@@ -58,7 +63,12 @@ public record ServerStats(
         long refusedNoSocket,
         long coolDownReleasedEarly,
         long coolingSockets,
-        Map<Limit, Long> limits) {
+        Map<Limit, Long> limits,
+        long muxRequests,
+        long liveMux,
+        long muxFramesIn,
+        long muxFramesOut,
+        long muxFrameErrors) {
 
     /** Copies the drop counts. */
     public ServerStats {
@@ -91,13 +101,14 @@ public record ServerStats(
                 .collect(Collectors.joining());
         return "connections accepted=" + connectionsAccepted + " open=" + connectionsOpen + " refused="
                 + connectionsRefused + " | requests tcp=" + tcpRequests + " udp=" + udpRequests + " crumfurs="
-                + crumfursRequests + " | bad-input=" + badInput + " timeouts=" + handshakeTimeouts + " fallbacks="
-                + fallbacks + " refused-destinations=" + destinationsRefused + " | limits v0-udp-refused-budget="
-                + v0UdpRefusedBudget + " refused-no-socket=" + refusedNoSocket + " cooldown-released-early="
-                + coolDownReleasedEarly + limitText + " | datagrams in=" + datagramsIn
-                + " out=" + datagramsOut + " umfurs=" + umfursSent + " | drops " + (dropText.isEmpty() ? "none"
-                : dropText) + " | live contexts=" + liveContexts + " sockets=" + liveSockets + " mappings="
-                + liveMappings + " cooling=" + coolingSockets + " | backpressure client-pauses=" + clientPauses
-                + " unsent-bytes=" + unsentBytes;
+                + crumfursRequests + " mux=" + muxRequests + " | bad-input=" + badInput + " timeouts="
+                + handshakeTimeouts + " fallbacks=" + fallbacks + " refused-destinations=" + destinationsRefused
+                + " | limits v0-udp-refused-budget=" + v0UdpRefusedBudget + " refused-no-socket=" + refusedNoSocket
+                + " cooldown-released-early=" + coolDownReleasedEarly + limitText + " | datagrams in=" + datagramsIn
+                + " out=" + datagramsOut + " umfurs=" + umfursSent + " mux-in=" + muxFramesIn + " mux-out="
+                + muxFramesOut + " mux-frame-errors=" + muxFrameErrors + " | drops "
+                + (dropText.isEmpty() ? "none" : dropText) + " | live contexts=" + liveContexts + " sockets="
+                + liveSockets + " mappings=" + liveMappings + " cooling=" + coolingSockets + " mux=" + liveMux
+                + " | backpressure client-pauses=" + clientPauses + " unsent-bytes=" + unsentBytes;
     }
 }

@@ -52,6 +52,9 @@ public final class VlessServerBuilder {
     private Duration statsInterval = Duration.ZERO;
     private int ioThreads;
     private boolean nativeTransport = true;
+    private boolean udpMux = true;
+    private int maxMuxPerContext = 8;
+    private int muxNewDestinationsPerSecond = DEFAULT_MUX_NEW_DESTINATIONS_PER_SECOND;
 
     VlessServerBuilder() {
     }
@@ -264,6 +267,38 @@ public final class VlessServerBuilder {
         return this;
     }
 
+    /**
+     * Whether command 5 (UDP-MUX, spec §23) is served (default true). Off, command 5 is treated exactly like an
+     * unknown command: no byte, then the fallback or a silent close at the handshake deadline (MUX-2).
+     */
+    public VlessServerBuilder udpMux(boolean enabled) {
+        this.udpMux = enabled;
+        return this;
+    }
+
+    /** The most open MUX connections per NAT context (default 8); beyond it the least recently active closes. */
+    public VlessServerBuilder maxMuxPerContext(int n) {
+        this.maxMuxPerContext = atLeast(n, 1, "max MUX connections per context");
+        return this;
+    }
+
+    /**
+     * How many new destinations the MUX connections of one NAT context may add per second (default
+     * {@value #DEFAULT_MUX_NEW_DESTINATIONS_PER_SECOND}; 0 for no limit). A token bucket holding one second's worth:
+     * a burst up to the rate passes at once. Frames to further new destinations are dropped and counted.
+     */
+    public VlessServerBuilder muxNewDestinationsPerSecond(int n) {
+        this.muxNewDestinationsPerSecond = atLeast(n, 0, "MUX new destinations per second");
+        return this;
+    }
+
+    /**
+     * Default of {@link #muxNewDestinationsPerSecond}: generous, so that a client that contacts thousands of peers at
+     * once (a DHT node) is not slowed, while one MUX connection cannot make the server send to a whole address range
+     * at wire speed, one 7-byte frame per destination.
+     */
+    public static final int DEFAULT_MUX_NEW_DESTINATIONS_PER_SECOND = 5000;
+
     /** The checked configuration. */
     public VlessServerConfig buildConfig() {
         if (!allowShortLifetime && udpLifetime.compareTo(MIN_UDP_LIFETIME) < 0) {
@@ -280,7 +315,7 @@ public final class VlessServerBuilder {
                 maxDirectMemory >= 0 ? maxDirectMemory : defaultMaxDirectMemory(),
                 maxContextsPerUser, maxDatagramSize, fallback,
                 destinations != null ? destinations : DestinationFilter.secureDefault(), outboundIpv4, outboundIpv6,
-                statsInterval, ioThreads, nativeTransport);
+                statsInterval, ioThreads, nativeTransport, udpMux, maxMuxPerContext, muxNewDestinationsPerSecond);
     }
 
     /** A server with this configuration, not yet started. */

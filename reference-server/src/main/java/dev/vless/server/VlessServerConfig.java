@@ -40,6 +40,12 @@ import java.util.UUID;
  * @param statsInterval          how often counters are logged, or {@link Duration#ZERO} for never
  * @param ioThreads              event loop threads, 0 for Netty's default (two per core)
  * @param nativeTransport        whether to use epoll when it is available
+ * @param udpMux                 whether command 5 (UDP-MUX, §23) is served; without it command 5 is bad input like
+ *                               any unknown command (MUX-2)
+ * @param maxMuxPerContext       open MUX connections per context; beyond it the least recently active closes (MUX-22)
+ * @param muxNewDestinationsPerSecond destinations the MUX connections of one context may add per second (a token
+ *                               bucket holding one second's worth); frames to further new destinations are dropped
+ *                               and counted; 0 for no limit (MUX-22)
  */
 public record VlessServerConfig(
         InetSocketAddress listenAddress,
@@ -66,7 +72,10 @@ public record VlessServerConfig(
         InetAddress outboundIpv6,
         Duration statsInterval,
         int ioThreads,
-        boolean nativeTransport) {
+        boolean nativeTransport,
+        boolean udpMux,
+        int maxMuxPerContext,
+        int muxNewDestinationsPerSecond) {
 
     /**
      * A user's share of the cooling ports: what its contexts may hold live, so that one user's churn ends its own

@@ -157,6 +157,12 @@ public final class ServerCommand {
                         + "OS may hand it to someone else; 0 closes at once (default: ${DEFAULT-VALUE}).")
         String coolDown = "30s";
 
+        @Option(names = "--udp-mux", paramLabel = "on|off",
+                description = "Serve command 5, UDP-MUX: all datagrams of a client in one connection, each frame "
+                        + "labelled with its address; off, command 5 is treated like any unknown command "
+                        + "(default: ${DEFAULT-VALUE}).")
+        String udpMux = "on";
+
         @Option(names = "--max-datagram-size", paramLabel = "BYTES",
                 description = "Largest UDP payload relayed; larger ones are dropped and counted "
                         + "(default: ${DEFAULT-VALUE}).")
@@ -224,6 +230,18 @@ public final class ServerCommand {
                 description = "NAT contexts (client IPs) per user ID; UDP requests beyond it are closed "
                         + "(default: ${DEFAULT-VALUE}).")
         int maxContextsPerUser = 8;
+
+        @Option(names = "--max-mux-per-context", paramLabel = "N",
+                description = "Open UDP-MUX connections per NAT context; beyond it the least recently active is "
+                        + "closed; they do not count toward --max-udp-connections-per-context "
+                        + "(default: ${DEFAULT-VALUE}).")
+        int maxMuxPerContext = 8;
+
+        @Option(names = "--mux-new-destinations-per-second", paramLabel = "N",
+                description = "New UDP destinations the UDP-MUX connections of one NAT context may add per second "
+                        + "(a burst of one second's worth passes at once); frames to further new destinations are "
+                        + "dropped and counted (new_destination_rate); 0 for no limit (default: ${DEFAULT-VALUE}).")
+        int muxNewDestinationsPerSecond = VlessServerBuilder.DEFAULT_MUX_NEW_DESTINATIONS_PER_SECOND;
     }
 
     static final class Security {
@@ -418,6 +436,10 @@ public final class ServerCommand {
         }
         set("--max-contexts-per-user", () -> b.maxContextsPerUser(limits.maxContextsPerUser));
         set("--max-datagram-size", () -> b.maxDatagramSize(udp.maxDatagramSize));
+        b.udpMux(onOff("--udp-mux", udp.udpMux));
+        set("--max-mux-per-context", () -> b.maxMuxPerContext(limits.maxMuxPerContext));
+        set("--mux-new-destinations-per-second",
+                () -> b.muxNewDestinationsPerSecond(limits.muxNewDestinationsPerSecond));
         set("--io-threads", () -> b.ioThreads(operations.ioThreads));
         b.nativeTransport(!operations.noNative);
         CommandLines.logLevel(operations.logLevel); // checked here too, so that a bad level is an error and not ignored
@@ -528,6 +550,21 @@ public final class ServerCommand {
                     + "unencrypted PKCS#8 key");
         }
         return config;
+    }
+
+    private static boolean onOff(String option, String value) throws UsageException {
+        switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "on":
+            case "true":
+            case "yes":
+                return true;
+            case "off":
+            case "false":
+            case "no":
+                return false;
+            default:
+                throw new UsageException(option + " '" + value + "' is neither on nor off (expected: on or off)");
+        }
     }
 
     private MappingPolicy mappingPolicy() throws UsageException {
@@ -660,7 +697,8 @@ public final class ServerCommand {
         }
         out.println("UDP: " + (c.mappingPolicy() == MappingPolicy.ENDPOINT_INDEPENDENT
                 ? "endpoint-independent mapping (full cone)" : "per-destination mapping")
-                + ", lifetime " + seconds(c.udpLifetime()) + ", cool-down " + seconds(c.coolDown()));
+                + ", lifetime " + seconds(c.udpLifetime()) + ", cool-down " + seconds(c.coolDown())
+                + (c.udpMux() ? ", UDP-MUX on (--udp-mux)" : ", UDP-MUX off"));
         long fds = FdLimit.processLimit();
         out.println("limits: " + c.maxConnections() + " connections (--max-connections), " + c.maxCoolingSockets()
                 + " cooling UDP ports (--max-cooling-sockets), " + c.maxV0UdpSocketsPerClientIp()

@@ -54,7 +54,9 @@ public final class LimitEvents {
             case UDP_CONNECTIONS_PER_CONTEXT -> "closed the least recently active UDP connection of client " + client;
             case TABLE_ENTRIES -> "evicted the least recently used mapping entry of client " + client;
             case SOCKETS_PER_CONTEXT -> "sent from an existing socket of client " + client + " instead of a new one";
-            case CONTEXTS_PER_USER -> "refused a UDP or CRUMFURS request from client " + client;
+            case CONTEXTS_PER_USER -> "refused a UDP, CRUMFURS or MUX request from client " + client;
+            case MUX_CONNECTIONS_PER_CONTEXT -> "closed the least recently active MUX connection of client " + client;
+            case MUX_NEW_DESTINATIONS -> "dropped a MUX frame of client " + client + " to a new destination";
         };
         return "limit reached: " + done + " (" + limit.what() + ": " + value + ", " + limit.option() + "); raise "
                 + limit.option() + " if clients need more";

@@ -22,6 +22,16 @@ public final class ServerMetrics {
     public final LongAdder datagramsIn = new LongAdder();
     public final LongAdder datagramsOut = new LongAdder();
     public final LongAdder umfursSent = new LongAdder();
+    /** Command-5 (UDP-MUX) requests served. */
+    public final LongAdder muxRequests = new LongAdder();
+    /** MUX connections that are members of a NAT context now (a gauge). */
+    public final LongAdder liveMux = new LongAdder();
+    /** Frames MUX clients sent, port-0 no-ops excluded (those are not datagrams, MUX-10). */
+    public final LongAdder muxFramesIn = new LongAdder();
+    /** Datagrams delivered to MUX clients as frames. */
+    public final LongAdder muxFramesOut = new LongAdder();
+    /** MUX connections closed at once for a frame error (MUX-11). */
+    public final LongAdder muxFrameErrors = new LongAdder();
     public final LongAdder liveContexts = new LongAdder();
     public final LongAdder liveSockets = new LongAdder();
     public final LongAdder liveMappings = new LongAdder();
@@ -64,6 +74,7 @@ public final class ServerMetrics {
                 fallbacks.sum(), destinationsRefused.sum(), datagramsIn.sum(), datagramsOut.sum(), umfursSent.sum(),
                 d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum(), clientPauses.sum(), unsentBytes.get(),
                 v0UdpRefusedBudget.sum(), refusedNoSocket.sum(), coolDownReleasedEarly.sum(), coolingSockets.sum(),
-                limits.snapshot());
+                limits.snapshot(), muxRequests.sum(), liveMux.sum(), muxFramesIn.sum(), muxFramesOut.sum(),
+                muxFrameErrors.sum());
     }
 }

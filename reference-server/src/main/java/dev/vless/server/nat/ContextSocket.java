@@ -18,6 +18,13 @@ final class ContextSocket {
     volatile long lastOutboundNanos;
     /** Set once the socket left the context and only waits out its cool-down (LIF-7). Context loop only. */
     boolean released;
+    /** Flushes the datagrams MUX connections write, once per batch (context loop only). */
+    final dev.vless.server.internal.BatchedFlush muxFlush;
+    /**
+     * MUX datagrams for this socket written while it was still binding, sent once it is bound; {@code null} while
+     * there are none. The MUX connection that wrote one stops reading its client until then. Context loop only.
+     */
+    java.util.ArrayDeque<io.netty.channel.socket.DatagramPacket> pendingUntilBound;
     /** What to run once the socket can take datagrams again: paused client connections. Context loop only. */
     final java.util.ArrayDeque<Runnable> waitingForWritable = new java.util.ArrayDeque<>();
 
@@ -34,6 +41,7 @@ final class ContextSocket {
         this.channel = (DatagramChannel) bound.channel();
         this.ipv6 = ipv6;
         this.lastOutboundNanos = now;
+        this.muxFlush = new dev.vless.server.internal.BatchedFlush(channel);
     }
 
     InetSocketAddress localAddress() {

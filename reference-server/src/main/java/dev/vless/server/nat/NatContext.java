@@ -9,6 +9,7 @@ import dev.vless.server.internal.CoolingSockets;
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.Transport;
 import dev.vless.server.internal.UdpSockets;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.EventLoop;
@@ -16,7 +17,9 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -27,10 +30,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The full-cone state of one user as seen from one client IP (NAT-1): its UDP sockets, the dialed and heard tables
- * (NAT-6), its open command-2 connections and its CRUMFURS. Every field is touched on the context's own event loop
- * only, which is also where its sockets live; connections on other loops reach it through {@link NatTable}.
+ * (NAT-6), its open command-2 connections, its MUX connections (§23) and its CRUMFURS. Every field is touched on the
+ * context's own event loop only, which is also where its sockets live; connections on other loops reach it through
+ * {@link NatTable}.
  *
- * @see "spec/VLESS.md §11-§14"
+ * @see "spec/VLESS.md §11-§14, §23"
  */
 public final class NatContext {
 
@@ -40,6 +44,11 @@ public final class NatContext {
     static final class Entry {
         final ContextSocket socket;
         volatile long lastSeenNanos;
+        /**
+         * The MUX connection that most recently sent a datagram to this entry's address (MUX-17), kept with the
+         * dialed entry as the rule says; {@code null} for none. Context loop only.
+         */
+        MuxMember lastMux;
 
         Entry(ContextSocket socket, long now) {
             this.socket = socket;
@@ -69,6 +78,13 @@ public final class NatContext {
     private ContextSocket ipv6Socket;
     private final Map<UdpFlow, ContextSocket> flowSockets = new IdentityHashMap<>();
     private CrumfursSink crumfurs;
+    /** Open MUX connections, oldest 0x15 first: the last is the newest (MUX-18). */
+    private final List<MuxMember> muxes = new ArrayList<>(2);
+    /** The socket the last MUX send found full or binding, for {@link #muxWhenReady}. */
+    private ContextSocket muxBlockedOn;
+    /** The new-destination rate limit (MUX-22): when the token bucket would next be full, as a GCRA arrival time. */
+    private long newDestinationTat;
+    private final io.netty.channel.ChannelFutureListener countSendFailure;
     /** Bytes queued toward this context's connections and CRUMFURS, against its cap. */
     private final dev.vless.server.internal.UnsentTotal unsent;
     private boolean closed;
@@ -84,6 +100,11 @@ public final class NatContext {
         this.metrics = metrics;
         this.transport = transport;
         this.unsent = new dev.vless.server.internal.UnsentTotal(settings.maxUnsentBytesPerContext());
+        this.countSendFailure = f -> {
+            if (!f.isSuccess()) {
+                metrics.drop(DropReason.SEND_FAILED);
+            }
+        };
         long every = settings.sweepIntervalNanos();
         this.sweep = loop.scheduleWithFixedDelay(this::sweep, every, every, TimeUnit.NANOSECONDS);
     }
@@ -193,6 +214,250 @@ public final class NatContext {
         }
     }
 
+    /**
+     * Makes {@code link} a MUX connection of this context (MUX-13), the newest one (MUX-18); call just when its 0x15
+     * goes out. Closes the least recently active MUX beyond the limit (MUX-22).
+     *
+     * @return its membership, or {@code null} when the context has closed (the link was told to close)
+     */
+    public MuxMember attachMux(MuxLink link) {
+        assert loop.inEventLoop();
+        if (closed) {
+            link.close("NAT context closed");
+            return null;
+        }
+        MuxMember m = new MuxMember(this, link);
+        muxes.add(m);
+        metrics.liveMux.increment();
+        while (muxes.size() > settings.maxMuxPerContext()) {
+            MuxMember idlest = null;
+            for (MuxMember x : muxes) {
+                if (idlest == null || x.link.lastActivityNanos() - idlest.link.lastActivityNanos() < 0) {
+                    idlest = x;
+                }
+            }
+            detachMux(idlest);
+            idlest.link.close("more than " + settings.maxMuxPerContext() + " MUX connections in one NAT context");
+            metrics.limits.hit(Limit.MUX_CONNECTIONS_PER_CONTEXT, key.clientIp(), settings.maxMuxPerContext());
+        }
+        return m;
+    }
+
+    /** Forgets a MUX connection that closed; it is never chosen again (MUX-19). */
+    void detachMux(MuxMember m) {
+        assert loop.inEventLoop();
+        if (!m.open) {
+            return;
+        }
+        m.open = false;
+        muxes.remove(m);
+        metrics.liveMux.decrement();
+    }
+
+    /** {@link MuxMember#sendIpv4}: one lookup by the IPv4 key, no address object, for a destination dialed before. */
+    boolean muxSendIpv4(MuxMember m, int ip, int port, ByteBuf payload) {
+        assert loop.inEventLoop();
+        Peer p = peers.get(PeerIndex.ipv4Key(ip, port));
+        if (p != null) {
+            Entry d = p.dialed;
+            if (d != null && !d.socket.released) {
+                return muxSendOn(m, p, d, payload);                  // rule 1
+            }
+        }
+        InetAddress address;
+        try {
+            address = InetAddress.getByAddress(new byte[] {(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8),
+                (byte) ip});
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e); // four bytes are always an address
+        }
+        return muxSendNew(m, new InetSocketAddress(address, port), payload);
+    }
+
+    /** {@link MuxMember#send}. */
+    boolean muxSend(MuxMember m, InetSocketAddress destination, ByteBuf payload) {
+        assert loop.inEventLoop();
+        InetSocketAddress dest = VlessAddress.canonical(destination);
+        Peer p = peers.get(dest);
+        if (p != null) {
+            Entry d = p.dialed;
+            if (d != null && !d.socket.released) {
+                return muxSendOn(m, p, d, payload);
+            }
+        }
+        return muxSendNew(m, dest, payload);
+    }
+
+    /**
+     * A frame to a destination without a live dialed entry: the destination policy, the new-destination rate, then
+     * the mapping rules exactly as {@link #attach} applies them for a command-2 connection (MUX-13).
+     */
+    private boolean muxSendNew(MuxMember m, InetSocketAddress dest, ByteBuf payload) {
+        if (dest.getPort() == 0 || !m.link.admit(dest)) {
+            payload.release(); // counted by the link (MUX-14); port 0 never gets here from a relay (MUX-10)
+            return true;
+        }
+        if (!takeNewDestination()) {
+            payload.release();
+            metrics.drop(DropReason.NEW_DESTINATION_RATE);
+            metrics.limits.hit(Limit.MUX_NEW_DESTINATIONS, key.clientIp(), settings.newDestinationsPerSecond());
+            return true;
+        }
+        long now = System.nanoTime();
+        Peer peer = peer(dest);
+        ContextSocket socket = live(peer.dialed);                 // rule 1
+        if (socket == null) {
+            socket = live(peer.heard);                            // rule 2
+        }
+        if (socket == null) {
+            socket = socketForNewDestination(dest);               // rule 3
+            if (socket == null) {
+                forgetIfEmpty(peer);
+                payload.release();
+                metrics.drop(DropReason.SEND_FAILED);
+                m.link.noSocket(openFailure);
+                return true;
+            }
+        }
+        Entry entry = peer.dialed;
+        if (entry == null || entry.socket.released) {
+            if (entry == null) {
+                addedEntry();
+            }
+            entry = new Entry(socket, now);
+            peer.dialed = entry;
+        }
+        touch(peer);
+        enforceEntryLimit();
+        return muxSendOn(m, peer, entry, payload);
+    }
+
+    /** Takes a token of the new-destination rate (MUX-22); always true without a limit. */
+    private boolean takeNewDestination() {
+        int rate = settings.newDestinationsPerSecond();
+        if (rate <= 0) {
+            return true;
+        }
+        long second = 1_000_000_000L;
+        long interval = Math.max(1, second / rate);
+        long now = System.nanoTime();
+        long t = newDestinationTat - now > 0 ? newDestinationTat : now;
+        if (t + interval - now > second) {
+            return false; // the bucket of one second's worth is empty
+        }
+        newDestinationTat = t + interval;
+        return true;
+    }
+
+    /**
+     * Sends one MUX datagram from {@code entry}'s socket, refreshing the socket and the entry (LIF-4) and recording
+     * the sender with the entry (MUX-17). Dropped and counted only when oversize, when the socket is closed or over
+     * {@link UdpSockets#MAX_QUEUED_BYTES}.
+     */
+    private boolean muxSendOn(MuxMember m, Peer peer, Entry entry, ByteBuf payload) {
+        ContextSocket s = entry.socket;
+        int max = s.ipv6 ? dev.vless.codec.udp.UdpFrame.MAX_IPV6_PAYLOAD
+                : dev.vless.codec.udp.UdpFrame.MAX_IPV4_PAYLOAD;
+        if (payload.readableBytes() > max) {
+            payload.release();
+            metrics.drop(DropReason.OVERSIZE);
+            return true;
+        }
+        long now = System.nanoTime();
+        if (!s.bound.isDone()) {
+            // Its bind is a task on this loop still to run: held until then, and the client paused meanwhile.
+            if (s.pendingUntilBound == null) {
+                s.pendingUntilBound = new ArrayDeque<>();
+            }
+            s.pendingUntilBound.add(new DatagramPacket(payload, peer.address));
+            refreshForMux(m, peer, entry, s, now);
+            muxBlockedOn = s;
+            return false;
+        }
+        if (!s.channel.isActive()) {
+            payload.release();
+            metrics.drop(DropReason.SEND_FAILED);
+            return true;
+        }
+        if (UdpSockets.overQueueLimit(s.channel)) {
+            payload.release();
+            metrics.drop(DropReason.SOCKET_BACKLOG);
+            muxBlockedOn = s;
+            return false;
+        }
+        refreshForMux(m, peer, entry, s, now);
+        metrics.datagramsOut.increment();
+        write(s, new DatagramPacket(payload, peer.address));
+        if (s.channel.isWritable()) {
+            return true;
+        }
+        muxBlockedOn = s;
+        return false;
+    }
+
+    private void refreshForMux(MuxMember m, Peer peer, Entry entry, ContextSocket s, long now) {
+        s.lastOutboundNanos = now;
+        entry.lastSeenNanos = now;
+        entry.lastMux = m;
+        touch(peer);
+    }
+
+    /** Writes a datagram from a context socket: batched flush, or UdpSockets' own path for an empty one (UDP-2). */
+    private void write(ContextSocket s, DatagramPacket packet) {
+        if (packet.content().isReadable()) {
+            s.channel.write(packet, s.channel.voidPromise());
+            s.muxFlush.afterWrite();
+        } else {
+            s.channel.flush(); // what was written before must not be overtaken by the empty one
+            UdpSockets.send(s.channel, packet.content(), packet.recipient()).addListener(countSendFailure);
+        }
+    }
+
+    /** Sends what MUX connections wrote while {@code s} was binding, or drops it if the bind failed. */
+    private void sendPending(ContextSocket s, boolean bound) {
+        java.util.ArrayDeque<DatagramPacket> pending = s.pendingUntilBound;
+        s.pendingUntilBound = null;
+        if (pending == null) {
+            return;
+        }
+        for (DatagramPacket p; (p = pending.poll()) != null; ) {
+            if (bound && s.channel.isActive()) {
+                metrics.datagramsOut.increment();
+                write(s, p);
+            } else {
+                p.release();
+                metrics.drop(DropReason.SEND_FAILED);
+            }
+        }
+    }
+
+    /** {@link MuxMember#whenReady}: waits for the socket the last MUX send stopped at, on this loop, never inline. */
+    void muxWhenReady(Runnable r) {
+        ContextSocket s = muxBlockedOn;
+        muxBlockedOn = null;
+        if (s == null) {
+            loop.execute(r);
+        } else if (!s.bound.isDone()) {
+            s.bound.addListener(f -> muxWhenWritable(s, r));
+        } else {
+            muxWhenWritable(s, r);
+        }
+    }
+
+    private void muxWhenWritable(ContextSocket s, Runnable r) {
+        if (s.channel.isWritable() || !s.channel.isActive()) {
+            loop.execute(r);
+        } else {
+            s.waitingForWritable.add(r);
+        }
+    }
+
+    /** Whether {@code destination} has a live dialed entry. */
+    boolean hasDialed(InetSocketAddress destination) {
+        Peer p = peers.get(VlessAddress.canonical(destination));
+        return p != null && live(p.dialed) != null;
+    }
+
     private ContextSocket live(Entry e) {
         return e == null || e.socket.released ? null : e.socket;
     }
@@ -242,6 +507,7 @@ public final class NatContext {
                 log.debug("cannot bind a UDP socket for {}: {}", this, f.cause().toString());
                 release(socket);
             }
+            sendPending(socket, f.isSuccess());
         });
         return socket;
     }
@@ -353,7 +619,7 @@ public final class NatContext {
         }
     }
 
-    /** Where datagrams from the outside arrive: mapping bookkeeping, then delivery (DLV-1..DLV-3). */
+    /** Where datagrams from the outside arrive: mapping bookkeeping, then delivery (DLV-1, MUX-17/18, DLV-2/3). */
     private void received(ContextSocket socket, DatagramPacket packet) {
         metrics.datagramsIn.increment();
         if (socket.released) {
@@ -393,6 +659,18 @@ public final class NatContext {
                 if (dropped != null) {
                     metrics.drop(dropped);
                 }
+            } else if (!muxes.isEmpty()) {
+                // MUX-17: the open MUX that last sent to X, kept with X's dialed entry; else MUX-18: the newest.
+                MuxMember m = d == null ? null : d.lastMux;
+                if (m == null || !m.open) {
+                    m = muxes.get(muxes.size() - 1);
+                }
+                DropReason dropped = m.link.deliver(packet);
+                if (dropped == null) {
+                    metrics.muxFramesOut.increment();
+                } else {
+                    metrics.drop(dropped);
+                }
             } else if (crumfurs != null) {
                 DropReason dropped = crumfurs.deliver(packet);
                 if (dropped == null) {
@@ -421,13 +699,21 @@ public final class NatContext {
                 f.close("idle for the UDP lifetime");
             }
         }
-        for (ContextSocket s : new ArrayList<>(sockets)) {
-            if (s.flows == 0 && now - s.lastOutboundNanos > lifetime) {
-                release(s);
+        for (MuxMember m : new ArrayList<>(muxes)) {
+            if (now - m.link.lastActivityNanos() > lifetime) {
+                detachMux(m);
+                m.link.close("no frame either way for the UDP lifetime"); // MUX-21
+            }
+        }
+        if (muxes.isEmpty()) { // an open MUX pins every socket of the context (MUX-20)
+            for (ContextSocket s : new ArrayList<>(sockets)) {
+                if (s.flows == 0 && now - s.lastOutboundNanos > lifetime) {
+                    release(s);
+                }
             }
         }
         expireEntries(now, lifetime);
-        if (sockets.isEmpty() && flowSockets.isEmpty() && crumfurs == null) {
+        if (sockets.isEmpty() && flowSockets.isEmpty() && crumfurs == null && muxes.isEmpty()) {
             close();
         }
     }
@@ -439,6 +725,8 @@ public final class NatContext {
             Entry d = p.dialed;
             if (d != null && (d.socket.released || (!p.hasFlows() && now - d.lastSeenNanos > lifetime))) {
                 dropDialed(p);
+            } else if (d != null && d.lastMux != null && !d.lastMux.open) {
+                d.lastMux = null; // the closed connection need not stay reachable until the entry expires
             }
             Entry h = p.heard;
             if (h != null && (h.socket.released || now - h.lastSeenNanos > lifetime)) {
@@ -488,6 +776,10 @@ public final class NatContext {
         for (UdpFlow f : new ArrayList<>(flowSockets.keySet())) {
             detach(f);
             f.close("server shutting down");
+        }
+        for (MuxMember m : new ArrayList<>(muxes)) {
+            detachMux(m);
+            m.link.close("server shutting down");
         }
         CrumfursSink c = crumfurs;
         crumfurs = null;

@@ -18,6 +18,9 @@ import java.net.InetAddress;
  * @param maxUnsentBytesPerContext unsent bytes toward the clients of one context, summed
  * @param outboundIpv4        IPv4 bind address or {@code null}
  * @param outboundIpv6        IPv6 bind address or {@code null}
+ * @param maxMuxPerContext    open MUX connections per context (MUX-22)
+ * @param newDestinationsPerSecond destinations a context's MUX connections may add per second, 0 for no limit
+ *                            (MUX-22)
  */
 public record NatSettings(
         MappingPolicy policy,
@@ -29,13 +32,27 @@ public record NatSettings(
         int maxContextsPerUser,
         long maxUnsentBytesPerContext,
         InetAddress outboundIpv4,
-        InetAddress outboundIpv6) {
+        InetAddress outboundIpv6,
+        int maxMuxPerContext,
+        int newDestinationsPerSecond) {
+
+    /** Default of {@link #maxMuxPerContext()} (MUX-22). */
+    public static final int DEFAULT_MAX_MUX_PER_CONTEXT = 8;
+
+    /** Settings with the default MUX limits, for callers (benchmarks) that predate the MUX mode. */
+    public NatSettings(MappingPolicy policy, long lifetimeNanos, long coolDownNanos, int maxEntries, int maxSockets,
+            int maxFlows, int maxContextsPerUser, long maxUnsentBytesPerContext, InetAddress outboundIpv4,
+            InetAddress outboundIpv6) {
+        this(policy, lifetimeNanos, coolDownNanos, maxEntries, maxSockets, maxFlows, maxContextsPerUser,
+                maxUnsentBytesPerContext, outboundIpv4, outboundIpv6, DEFAULT_MAX_MUX_PER_CONTEXT, 0);
+    }
 
     /** The settings of a server configuration. */
     public static NatSettings of(VlessServerConfig c) {
         return new NatSettings(c.mappingPolicy(), c.udpLifetime().toNanos(), c.coolDown().toNanos(),
                 c.maxTableEntries(), c.maxSocketsPerContext(), c.maxUdpConnectionsPerContext(),
-                c.maxContextsPerUser(), c.maxUnsentBytesPerContext(), c.outboundIpv4(), c.outboundIpv6());
+                c.maxContextsPerUser(), c.maxUnsentBytesPerContext(), c.outboundIpv4(), c.outboundIpv6(),
+                c.maxMuxPerContext(), c.muxNewDestinationsPerSecond());
     }
 
     /** How often a context looks for what has expired: often enough to expire within a quarter lifetime. */

@@ -29,9 +29,14 @@ final class PeerIndex {
      */
     static long ipv4Key(InetSocketAddress address) {
         if (address.getAddress() instanceof Inet4Address v4) {
-            return 1L << 48 | (VlessAddress.ipv4Bits(v4) & 0xffffffffL) << 16 | address.getPort();
+            return ipv4Key(VlessAddress.ipv4Bits(v4), address.getPort());
         }
         return 0;
+    }
+
+    /** The table key of the IPv4 endpoint {@code ip}:{@code port}, from the address's 32 bits: no object needed. */
+    static long ipv4Key(int ip, int port) {
+        return 1L << 48 | (ip & 0xffffffffL) << 16 | port;
     }
 
     /** The peer at {@code address}, or {@code null}. */
@@ -40,6 +45,11 @@ final class PeerIndex {
         if (key == 0) {
             return ipv6.get(address);
         }
+        return get(key);
+    }
+
+    /** The IPv4 peer with {@link #ipv4Key} {@code key}, or {@code null}. */
+    Peer get(long key) {
         long[] k = keys;
         int mask = k.length - 1;
         for (int i = slot(key); ; i = (i + 1) & mask) {

@@ -111,6 +111,10 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
             badInput(ctx, "command 3 (Mux) is not supported"); // HDR-7: exactly like an unknown command
             return;
         }
+        if (request.command() == VlessCommand.UDP_MUX && !runtime.config.udpMux()) {
+            badInput(ctx, "command 5 (UDP-MUX) is turned off"); // MUX-2: exactly like an unknown command
+            return;
+        }
         deadline.cancel(false);
         removeCapture(ctx);
         state = State.CONNECTING;
@@ -118,6 +122,12 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
         if (request.command() == VlessCommand.CRUMFURS) {
             runtime.metrics.crumfursRequests.increment();
             handOver(ctx, new CrumfursRelay(runtime, request.user()));
+            return;
+        }
+        if (request.command() == VlessCommand.UDP_MUX) {
+            runtime.metrics.muxRequests.increment();
+            // Bytes after the 18-byte header are frames (HDR-11); MuxRelay holds them until its 0x15 is out.
+            handOver(ctx, new MuxRelay(runtime, request.user()));
             return;
         }
         Future<InetAddress> resolved = runtime.resolver.resolve(request.address(), ctx.executor());

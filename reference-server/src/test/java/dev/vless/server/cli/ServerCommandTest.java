@@ -88,6 +88,23 @@ class ServerCommandTest {
         assertThat(c.statsInterval()).isEqualTo(Duration.ZERO);
         assertThat(c.ioThreads()).isZero();
         assertThat(c.nativeTransport()).isTrue();
+        assertThat(c.udpMux()).isTrue();
+        assertThat(c.maxMuxPerContext()).isEqualTo(8);
+        assertThat(c.muxNewDestinationsPerSecond()).isEqualTo(5000);
+    }
+
+    @Test
+    void udpMuxOptions() throws Exception {
+        VlessServerConfig c = config("--user", U1, "--udp-mux", "off", "--max-mux-per-context", "3",
+                "--mux-new-destinations-per-second", "0");
+        assertThat(c.udpMux()).isFalse();
+        assertThat(c.maxMuxPerContext()).isEqualTo(3);
+        assertThat(c.muxNewDestinationsPerSecond()).isZero();
+        assertThat(config("--user", U1, "--udp-mux", "ON").udpMux()).isTrue();
+        assertThatThrownBy(() -> config("--user", U1, "--udp-mux", "maybe"))
+                .isInstanceOf(UsageException.class).hasMessageContaining("--udp-mux 'maybe'");
+        assertThatThrownBy(() -> config("--user", U1, "--max-mux-per-context", "0"))
+                .isInstanceOf(UsageException.class).hasMessageContaining("--max-mux-per-context");
     }
 
     @Test

@@ -35,7 +35,9 @@ class LimitsVisibleTest {
             .maxTableEntries(4)
             .maxSocketsPerContext(2)
             .mappingPolicy(MappingPolicy.PER_DESTINATION)
-            .maxConnections(40)).runForEachTest();
+            .maxConnections(40)
+            .maxMuxPerContext(1)
+            .muxNewDestinationsPerSecond(1)).runForEachTest();
 
     @Test
     @DisplayName("each limit hit is counted under its name, in the stats line, and logged once at INFO naming its option")
@@ -51,6 +53,17 @@ class LimitsVisibleTest {
                     peers.add(p);
                     conns.add(server.openUdp(p.address()).sendFrames(ascii("to " + i)));
                     assertThat(p.receive().text()).isEqualTo("to " + i);
+                }
+                // UDP-MUX: a second MUX closes the first (past 1 per context); a second new destination within the
+                // second is dropped (past 1 per second).
+                try (UdpPeer m1 = UdpPeer.bind("127.0.0.2"); UdpPeer m2 = UdpPeer.bind("127.0.0.3");
+                     TestClient first = server.openMux()) {
+                    first.send(TestClient.muxFrame(m1.address(), ascii("mux")),
+                            TestClient.muxFrame(m2.address(), ascii("over the rate")));
+                    assertThat(m1.receive().text()).isEqualTo("mux");
+                    try (TestClient second = server.openMux()) {
+                        first.assertEndOfStream();
+                    }
                 }
                 // A second client IP of the same user: past 1 context per user.
                 try (TestClient other = server.connectFrom("127.0.0.9").sendHeader(v1(USER, VlessCommand.UDP,

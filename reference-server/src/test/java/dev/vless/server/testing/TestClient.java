@@ -111,6 +111,40 @@ public final class TestClient implements AutoCloseable {
         return f;
     }
 
+    /**
+     * One UDP-MUX frame from a client (MUX-7): address type, address, port, length, payload; an IPv4-mapped IPv6
+     * address is written as it is (type 3), so that tests can check the server's canonicalisation.
+     */
+    public static byte[] muxFrame(InetSocketAddress destination, byte[] payload) {
+        byte[] ip = destination.getAddress().getAddress();
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.write(ip.length == 4 ? 1 : 3);
+        b.writeBytes(ip);
+        return muxTail(b, destination.getPort(), payload);
+    }
+
+    /** One UDP-MUX frame from a client to a domain name (address type 2). */
+    public static byte[] muxFrame(String domain, int port, byte[] payload) {
+        byte[] name = domain.getBytes(StandardCharsets.US_ASCII);
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        b.write(2);
+        b.write(name.length);
+        b.writeBytes(name);
+        return muxTail(b, port, payload);
+    }
+
+    private static byte[] muxTail(ByteArrayOutputStream b, int port, byte[] payload) {
+        if (payload.length > 0xffff) {
+            throw new IllegalArgumentException("payload: " + payload.length + " bytes (expected: 0-65535)");
+        }
+        b.write(port >>> 8);
+        b.write(port);
+        b.write(payload.length >>> 8);
+        b.write(payload.length);
+        b.writeBytes(payload);
+        return b.toByteArray();
+    }
+
     /** The parts one after the other. */
     public static byte[] concat(byte[]... parts) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
@@ -190,6 +224,20 @@ public final class TestClient implements AutoCloseable {
             fail("CRUMFURS acknowledgement 0x%02x (expected: 0x14)", b[0] & 0xff);
         }
         return this;
+    }
+
+    /** Reads the UDP-MUX answer, which must be the single byte 0x15 (MUX-3). */
+    public TestClient expectMuxAck() throws IOException {
+        byte[] b = readExactly(1);
+        if (b[0] != 0x15) {
+            fail("UDP-MUX answer 0x%02x (expected: 0x15)", b[0] & 0xff);
+        }
+        return this;
+    }
+
+    /** Reads one server frame of a MUX connection: byte for byte a UMFURS (MUX-7), so parsed the same way. */
+    public Umfurs readMuxFrame() throws IOException {
+        return readUmfurs();
     }
 
     /** Reads the v0 response header, which must be {@code 00 00} (RSP-2). */

@@ -154,6 +154,11 @@ public class VlessServerExtension implements BeforeAllCallback, AfterAllCallback
         return open(TestClient.v1(USER, VlessCommand.UDP, target));
     }
 
+    /** A UDP-MUX connection (command 5) of {@link #USER}, its 0x15 already read. */
+    public TestClient openMux() throws IOException {
+        return open(VlessRequest.mux(USER)).expectMuxAck();
+    }
+
     /** A CRUMFURS connection of {@link #USER}, its acknowledgement already read. */
     public TestClient openCrumfurs() throws IOException {
         return open(VlessRequest.crumfurs(USER)).expectCrumfursAck();
