@@ -126,6 +126,37 @@ class MuxEndToEndTest {
         }
     }
 
+    @ParameterizedTest(name = "tls={0}")
+    @ValueSource(booleans = {false, true})
+    void fallsBackToPerRemoteOnAServerWithoutTheMode(boolean tls) throws Exception {
+        // A server without command 5 treats it as an unknown command (MUX-2): no byte, and the connection closes.
+        try (Rig rig = Rig.of(tls, s -> s.udpMux(false), c -> c.udpMode(UdpMode.MUX));
+                UdpPeer a = UdpPeer.bind("127.0.0.2"); UdpPeer b = UdpPeer.bind("127.0.0.3");
+                SocksUdpApp app = SocksUdpApp.open(rig.socks())) {
+            app.send(a.address(), "hello A"); // waits for the answer, then goes on command 2 (MUX-5)
+            UdpPeer.Datagram atA = a.receive();
+            assertThat(atA.text()).isEqualTo("hello A");
+            // Full cone through CRUMFURS, as in the per-remote mode.
+            b.send("hello from B", atA.source());
+            SocksUdpApp.Received fromB = app.receive();
+            assertThat(fromB.source()).isEqualTo(b.address());
+            ClientStats stats = rig.client.stats();
+            assertThat(stats.muxFallbacks()).isEqualTo(1);
+            assertThat(stats.muxEstablished()).isZero();
+            assertThat(stats.udpMode()).isEqualTo(UdpMode.PER_REMOTE);
+            assertThat(stats.crumfursEstablished()).isEqualTo(1);
+            assertThat(stats.umfurs()).isEqualTo(1);
+            assertThat(stats.udpFlowsOpened()).isEqualTo(1);
+            // MUX-6: a second association does not ask again.
+            try (SocksUdpApp second = SocksUdpApp.open(rig.socks())) {
+                second.send(b.address(), "second");
+                assertThat(b.receive().text()).isEqualTo("second");
+            }
+            assertThat(rig.client.stats().muxFallbacks()).isEqualTo(1);
+            assertThat(rig.server.stats().muxRequests()).isZero();
+        }
+    }
+
     @Test
     void sharesOneConnectionBetweenAssociations() throws Exception {
         try (Rig rig = Rig.of(false, s -> { }, c -> c.udpMode(UdpMode.MUX));
