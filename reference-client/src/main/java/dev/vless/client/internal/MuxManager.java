@@ -304,8 +304,14 @@ final class MuxManager {
         nextDelayMillis = Math.min(nextDelayMillis * 2, CrumfursManager.MAX_BACKOFF.toMillis());
         timer = hub.loop.schedule(() -> {
             timer = null;
-            if (state == State.WAITING) {
+            if (state != State.WAITING) {
+                return;
+            }
+            if (hub.hasAssociations()) {
                 connect(false);
+            } else {
+                state = State.IDLE; // the last association ended meanwhile: the next one opens it
+                dropQueue(ClientDropReason.NO_ASSOCIATION);
             }
         }, delay, TimeUnit.MILLISECONDS);
     }
@@ -323,6 +329,14 @@ final class MuxManager {
         }
         queuedBytes = 0;
         metrics.muxLive = false;
+    }
+
+    private void dropQueue(ClientDropReason reason) {
+        while (!queue.isEmpty()) {
+            queue.poll().payload().release();
+            metrics.muxDrop(reason);
+        }
+        queuedBytes = 0;
     }
 
     // ---- datagrams ----
@@ -433,7 +447,7 @@ final class MuxManager {
                 unavailable(ch, cause instanceof VlessProtocolException e
                         && e.error() == ProtocolError.MUX_UNAVAILABLE ? e.getMessage() : TcpTunnel.cause(cause));
             } else if (ch == channel && state == State.OPEN) {
-                if (cause instanceof VlessProtocolException) {
+                if (cause instanceof VlessProtocolException e && e.error() != ProtocolError.TRUNCATED) {
                     // MUX-11: a frame error leaves the stream out of sync; close at once, re-open with back-off.
                     metrics.muxProtocolErrors.increment();
                     log.warn("{}: {}; closing", describe(), cause.getMessage());
