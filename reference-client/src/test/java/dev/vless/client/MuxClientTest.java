@@ -4,6 +4,7 @@ package dev.vless.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.vless.client.internal.MuxHooks;
 import dev.vless.client.testing.FakeVlessServer;
 import dev.vless.client.testing.Rig;
 import dev.vless.client.testing.SocksUdpApp;
@@ -198,6 +199,43 @@ class MuxClientTest {
             assertThat(s.udpFlowsOpened()).isEqualTo(2);
             assertThat(s.format()).contains("mux mode=per-remote", "fallbacks=1");
         }
+    }
+
+    @Test
+    void asksAgainAfterTheHoldAndMovesBackToMux() throws Exception {
+        MuxHooks.withUnavailableHold(Duration.ofMillis(1500), () -> {
+            try (FakeVlessServer server = new FakeVlessServer();
+                    VlessClient client = client(server, UUID.randomUUID(), c -> { });
+                    SocksUdpApp app = SocksUdpApp.open(client.socksAddress())) {
+                FakeVlessServer.Accepted refused = server.next(5000);
+                refused.socket().shutdownOutput();
+                FakeVlessServer.Accepted crumfurs = server.next(5000);
+                assertThat(crumfurs.request().command()).isEqualTo(VlessCommand.CRUMFURS);
+                crumfurs.write(CRUMFURS_ACK);
+                app.send(REMOTE, "one");
+                FakeVlessServer.Accepted udp = server.next(5000);
+                assertThat(udp.request().command()).isEqualTo(VlessCommand.UDP);
+                assertThat(readUdpFrame(udp)).isEqualTo("one");
+                assertThat(server.poll(1000)).isNull(); // within the hold: no new request
+                Thread.sleep(600);
+                // The hold is over: the next datagram still goes per remote, and a new MUX request goes out.
+                app.send(REMOTE, "two");
+                assertThat(readUdpFrame(udp)).isEqualTo("two");
+                FakeVlessServer.Accepted mux = server.next(5000);
+                assertThat(mux.request().command()).isEqualTo(VlessCommand.UDP_MUX);
+                assertThat(client.stats().udpMode()).isEqualTo(UdpMode.PER_REMOTE);
+                mux.write(MUX_ACK);
+                awaitLive(client);
+                // Answered: datagrams go over the MUX connection again.
+                app.send(REMOTE, "three");
+                assertThat(readFrame(mux.in()).text()).isEqualTo("three");
+                ClientStats s = client.stats();
+                assertThat(s.udpMode()).isEqualTo(UdpMode.MUX);
+                assertThat(s.muxFallbacks()).isEqualTo(1);
+                assertThat(s.muxEstablished()).isEqualTo(1);
+                assertThat(s.udpFlowsOpened()).isEqualTo(1);
+            }
+        });
     }
 
     @Test

@@ -59,6 +59,8 @@ final class MuxManager {
 
     /** How long a server that did not answer {@code 0x15} is not asked for the mode again (MUX-6). */
     static final Duration UNAVAILABLE_HOLD = Duration.ofMinutes(10);
+    /** {@link #UNAVAILABLE_HOLD} in nanoseconds; only tests shorten it, to see the attempt after the hold. */
+    static volatile long unavailableHoldNanos = UNAVAILABLE_HOLD.toNanos();
     /** Datagrams held at most while the connection is being opened or re-opened. */
     static final int MAX_QUEUED_DATAGRAMS = 4096;
     /** Payload bytes held at most while the connection is being opened or re-opened. */
@@ -241,11 +243,11 @@ final class MuxManager {
         boolean wasProbe = probing;
         probing = false;
         state = State.UNAVAILABLE;
-        unavailableUntil = System.nanoTime() + UNAVAILABLE_HOLD.toNanos();
+        unavailableUntil = System.nanoTime() + unavailableHoldNanos;
         metrics.udpMode = UdpMode.PER_REMOTE;
         log.warn("{}: UDP-MUX unavailable ({}){}; UDP goes per remote address (command 2 and CRUMFURS), and the "
-                + "mode is not asked for again for {} min (MUX-5, MUX-6)", describe(), why,
-                wasProbe ? " again" : "", UNAVAILABLE_HOLD.toMinutes());
+                + "mode is not asked for again for {} (MUX-5, MUX-6)", describe(), why, wasProbe ? " again" : "",
+                holdText());
         hub.fallBack();
         while (!queue.isEmpty()) {
             Queued q = queue.poll();
@@ -263,9 +265,9 @@ final class MuxManager {
     private void giveUpProbe(String why) {
         probing = false;
         state = State.UNAVAILABLE;
-        unavailableUntil = System.nanoTime() + UNAVAILABLE_HOLD.toNanos();
-        log.info("{}: asking for UDP-MUX again failed ({}); UDP stays per remote for {} min", describe(), why,
-                UNAVAILABLE_HOLD.toMinutes());
+        unavailableUntil = System.nanoTime() + unavailableHoldNanos;
+        log.info("{}: asking for UDP-MUX again failed ({}); UDP stays per remote for {}", describe(), why,
+                holdText());
     }
 
     // ---- open and closed ----
@@ -396,6 +398,11 @@ final class MuxManager {
             q.payload().release();
             metrics.muxDrop(ClientDropReason.UPSTREAM_FAILED);
         }
+    }
+
+    private static String holdText() {
+        long seconds = TimeUnit.NANOSECONDS.toSeconds(unavailableHoldNanos);
+        return seconds % 60 == 0 && seconds > 0 ? seconds / 60 + " min" : seconds + " s";
     }
 
     private void cancelTimer() {
