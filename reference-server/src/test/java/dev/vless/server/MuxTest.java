@@ -39,6 +39,11 @@ class MuxTest {
 
     /** Waits until the server counts {@code n} open MUX connections (closes reach it asynchronously). */
     static void awaitLiveMux(long n) throws InterruptedException {
+        awaitLiveMux(server, n);
+    }
+
+    /** Waits until {@code server} counts {@code n} open MUX connections. */
+    static void awaitLiveMux(VlessServerExtension server, long n) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
         while (server.stats().liveMux() != n && System.nanoTime() < deadline) {
             Thread.sleep(10);
