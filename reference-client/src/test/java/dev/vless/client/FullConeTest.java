@@ -77,6 +77,7 @@ class FullConeTest {
                 assertThat(stats.udpFlowsOpened()).isZero();
                 assertThat(stats.crumfursEstablished()).isZero();
                 assertThat(rig.server.stats().connectionsAccepted()).isEqualTo(1);
+                assertThat(rig.server.stats().muxRequests()).isEqualTo(1);
             }
         }
     }

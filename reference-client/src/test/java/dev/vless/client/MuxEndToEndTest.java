@@ -68,6 +68,9 @@ class MuxEndToEndTest {
 
             // The server saw exactly one connection from the client for all of it: the MUX connection.
             assertThat(rig.server.stats().connectionsAccepted()).isEqualTo(1);
+            assertThat(rig.server.stats().muxRequests()).isEqualTo(1);
+            assertThat(rig.server.stats().udpRequests()).isZero();
+            assertThat(rig.server.stats().crumfursRequests()).isZero();
             ClientStats stats = rig.client.stats();
             assertThat(stats.muxEstablished()).isEqualTo(1);
             assertThat(stats.muxFallbacks()).isZero();

@@ -120,11 +120,6 @@ final class MuxManager {
         }
     }
 
-    /** Whether datagrams go per remote now because the mode was found unavailable (or is being tried again). */
-    boolean fallenBack() {
-        return state == State.UNAVAILABLE || probing;
-    }
-
     /**
      * Takes a datagram from {@code from} to {@code destination} ({@code key} its canonical form), taking over
      * {@code payload}: sends it as a frame, queues it, or drops and counts it. Returns {@code false}, having taken
