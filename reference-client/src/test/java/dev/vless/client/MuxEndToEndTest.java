@@ -86,6 +86,40 @@ class MuxEndToEndTest {
         }
     }
 
+    @Test
+    void burstsToAThousandRemotesAtOnce() throws Exception {
+        // A DHT-like cold start: one datagram to each of 1 000 remotes as fast as the application can send, right
+        // after the association opened (the first ones may wait for the 0x15 in the client's queue).
+        try (Rig rig = Rig.of(true, s -> { }, c -> c.udpMode(UdpMode.MUX));
+                UdpPeerSet peers = UdpPeerSet.bind(REMOTES, 10);
+                SocksUdpApp app = SocksUdpApp.open(rig.socks())) {
+            Map<String, Expected> waiting = new HashMap<>();
+            for (int i = 0; i < REMOTES; i++) {
+                Expected e = new Expected(peers.addresses().get(i), "burst-" + i);
+                waiting.put(e.payload(), e);
+            }
+            long start = System.nanoTime();
+            int lost = 0;
+            for (int attempt = 0; !waiting.isEmpty(); attempt++) {
+                assertThat(attempt).as("attempts for %s datagrams still unanswered", waiting.size()).isLessThan(4);
+                if (attempt > 0) {
+                    lost += waiting.size();
+                }
+                for (Expected e : waiting.values()) {
+                    app.send(e.remote(), e.payload());
+                }
+                collect(app, waiting);
+            }
+            ClientStats stats = rig.client.stats();
+            System.out.printf("MUX burst: %d remotes answered in %d ms, %d datagrams sent again; client: %s%n",
+                    REMOTES, (System.nanoTime() - start) / 1_000_000, lost, stats.format());
+            assertThat(rig.server.stats().connectionsAccepted()).isEqualTo(1);
+            assertThat(stats.muxEstablished()).isEqualTo(1);
+            assertThat(peers.sources()).hasSize(1);
+            assertThat(lost).as("datagrams lost in the burst and sent again").isLessThan(REMOTES / 10);
+        }
+    }
+
     /** Reads replies until every datagram of {@code waiting} is answered or 2 s pass without one. */
     private static void collect(SocksUdpApp app, Map<String, Expected> waiting) throws Exception {
         while (!waiting.isEmpty()) {
