@@ -174,6 +174,23 @@ class ClientCommandTest {
     }
 
     @Test
+    void printsTheUdpModeInTheBanner() throws Exception {
+        UUID user = UUID.randomUUID();
+        try (VlessServer server = VlessServer.builder().user(user).build()) {
+            server.start().join();
+            String link = server.shareLink(user, "127.0.0.1", "test");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            int code = ClientCommand.run(new String[] {"--server", link, "--socks", "127.0.0.1:0", "--udp-mode", "mux",
+                "--mux-answer-timeout", "2s"}, print(out), print(new ByteArrayOutputStream()),
+                    client -> ClientCommand.stop(client, print(out), print(new ByteArrayOutputStream())));
+            assertThat(code).isZero();
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains(
+                    "UDP: full cone over one UDP-MUX connection for all associations",
+                    "if the server gives no answer within 2.0 s", "| mux mode=mux established=0 (down)");
+        }
+    }
+
+    @Test
     void warnsAboutPlaintextAndReportsABusyPort() throws Exception {
         try (VlessClient other = VlessClient.builder().server("127.0.0.1", 1).user(UUID.randomUUID()).plaintext()
                 .socks("127.0.0.1", 0).build().start().join()) {
