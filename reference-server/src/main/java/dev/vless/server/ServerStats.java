@@ -38,6 +38,7 @@ import java.util.stream.Collectors;
  * @param muxFramesIn          frames MUX clients sent (port-0 no-ops excluded, MUX-10)
  * @param muxFramesOut         datagrams delivered to MUX clients
  * @param muxFrameErrors       MUX connections closed for a frame error (MUX-11)
+ * @param muxLookups           name lookups started for MUX frames (MUX-15)
  */
 public record ServerStats(
         long connectionsAccepted,
@@ -68,7 +69,8 @@ public record ServerStats(
         long liveMux,
         long muxFramesIn,
         long muxFramesOut,
-        long muxFrameErrors) {
+        long muxFrameErrors,
+        long muxLookups) {
 
     /** Copies the drop counts. */
     public ServerStats {
@@ -106,7 +108,7 @@ public record ServerStats(
                 + " | limits v0-udp-refused-budget=" + v0UdpRefusedBudget + " refused-no-socket=" + refusedNoSocket
                 + " cooldown-released-early=" + coolDownReleasedEarly + limitText + " | datagrams in=" + datagramsIn
                 + " out=" + datagramsOut + " umfurs=" + umfursSent + " mux-in=" + muxFramesIn + " mux-out="
-                + muxFramesOut + " mux-frame-errors=" + muxFrameErrors + " | drops "
+                + muxFramesOut + " mux-frame-errors=" + muxFrameErrors + " mux-lookups=" + muxLookups + " | drops "
                 + (dropText.isEmpty() ? "none" : dropText) + " | live contexts=" + liveContexts + " sockets="
                 + liveSockets + " mappings=" + liveMappings + " cooling=" + coolingSockets + " mux=" + liveMux
                 + " | backpressure client-pauses=" + clientPauses + " unsent-bytes=" + unsentBytes;

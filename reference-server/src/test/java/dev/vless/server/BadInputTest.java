@@ -95,6 +95,8 @@ class BadInputTest {
         byte[] v0Crumfurs = new byte[19];
         System.arraycopy(header(v0(USER, VlessCommand.TCP, echoAddress())), 0, v0Crumfurs, 0, 18);
         v0Crumfurs[18] = 4;
+        byte[] v0Mux = v0Crumfurs.clone();
+        v0Mux[18] = 5;
         return Stream.of(
                 new Case("HDR-3 · unknown user ID", concat(header(v1(UUID.randomUUID(), VlessCommand.TCP,
                         echoAddress())), ascii("payload"))),
@@ -106,13 +108,14 @@ class BadInputTest {
                 new Case("VER-2 · a TLS ClientHello on a plaintext port", new byte[] {0x16, 0x03, 0x01, 0x00,
                         (byte) 0xa5, 0x01, 0x00, 0x00, (byte) 0xa1, 0x03, 0x03}),
                 new Case("HDR-5 · command 0", v1Raw(USER, 0, port, 1, loopback())),
-                new Case("HDR-5 · command 5", v1Raw(USER, 5, port, 1, loopback())),
+                new Case("HDR-5 · command 6", v1Raw(USER, 6, port, 1, loopback())),
                 new Case("HDR-5 · command 255", v1Raw(USER, 255, port, 1, loopback())),
                 new Case("HDR-7 · command 3 (Mux)", header(VlessRequest.v1(USER, VlessCommand.MUX, null))),
                 new Case("HDR-7 · command 3 (Mux) in v0, as v0 clients send it", concat(
                         header(VlessRequest.v0(USER, VlessCommand.MUX, null)),
                         new byte[] {0x02, (byte) 0x9a, 0x02, 11}, ascii("v1.mux.cool"))),
                 new Case("HDR-6 · command 4 (CRUMFURS) in v0", v0Crumfurs),
+                new Case("MUX-1 · command 5 (UDP-MUX) in v0", v0Mux),
                 new Case("ADR-1 · address type 0", v1Raw(USER, 1, port, 0, loopback())),
                 new Case("ADR-1 · address type 4 (SOCKS5's IPv6)", v1Raw(USER, 1, port, 4, new byte[16])),
                 new Case("HDR-8 · port 0", v1Raw(USER, 1, 0, 1, loopback())),

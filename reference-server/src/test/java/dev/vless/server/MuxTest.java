@@ -5,8 +5,10 @@ import static dev.vless.server.testing.TestClient.ascii;
 import static dev.vless.server.testing.TestClient.muxFrame;
 import static dev.vless.server.testing.VlessServerExtension.USER;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.vless.codec.VlessRequest;
+import dev.vless.server.testing.Loopback;
 import dev.vless.server.testing.TestClient;
 import dev.vless.server.testing.UdpPeer;
 import dev.vless.server.testing.VlessServerExtension;
@@ -90,6 +92,25 @@ class MuxTest {
         }
         assertThat(server.stats().muxFramesIn()).isEqualTo(3);
         assertThat(server.stats().muxFramesOut()).isEqualTo(3);
+    }
+
+    @Test
+    @DisplayName("MUX-7, MUX-8 · an IPv6 destination (address type 3); its replies are labelled with address type 3")
+    void ipv6BothWays() throws Exception {
+        assumeTrue(Loopback.hasIpv6(), "no ::1 on this host");
+        try (UdpPeer a = UdpPeer.bind("::1").echoing();
+             UdpPeer b = UdpPeer.bind("127.0.0.2").echoing();
+             TestClient mux = server.openMux()) {
+            mux.send(muxFrame(a.address(), ascii("six")), muxFrame(b.address(), ascii("four")));
+            assertThat(a.receive().text()).isEqualTo("six");
+            assertThat(b.receive().text()).isEqualTo("four");
+            TestClient.Umfurs r1 = mux.readMuxFrame();
+            TestClient.Umfurs r2 = mux.readMuxFrame();
+            TestClient.Umfurs six = r1.text().equals("six") ? r1 : r2;
+            assertThat(six.source()).isEqualTo(a.address());
+            assertThat(six.source().getAddress()).isInstanceOf(java.net.Inet6Address.class);
+            assertThat((r1 == six ? r2 : r1).source()).isEqualTo(b.address());
+        }
     }
 
     @Test
@@ -249,6 +270,9 @@ class MuxTest {
             assertThat(r.source()).isEqualTo(new InetSocketAddress(InetAddress.getByName("127.0.0.1"), port));
             assertThat(r.text()).isEqualTo("one");
             assertThat(mux.readMuxFrame().text()).isEqualTo("two");
+            mux.send(TestClient.muxFrame("LOCALHOST", port, ascii("three")));
+            assertThat(a.receive().text()).isEqualTo("three");
+            assertThat(server.stats().muxLookups()).as("MUX-15: one lookup per name and connection").isEqualTo(1);
         }
     }
 

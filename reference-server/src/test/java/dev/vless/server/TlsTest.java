@@ -160,6 +160,28 @@ class TlsTest {
     }
 
     @Test
+    @DisplayName("TLS-1, MUX-3 · UDP-MUX works inside TLS: 0x15, frames both ways, a frame error closes")
+    void udpMuxInsideTls() throws Exception {
+        try (VlessServer server = start(TlsConfig.selfSigned("localhost"));
+             UdpPeer a = UdpPeer.bind("127.0.0.2").echoing();
+             UdpPeer b = UdpPeer.bind("127.0.0.3");
+             TestClient mux = connectTls(server, new RecordingTrustManager())) {
+            mux.sendHeader(VlessRequest.mux(USER), TestClient.muxFrame(a.address(), ascii("ping")));
+            mux.expectMuxAck();
+            InetSocketAddress mapped = a.receive().source();
+            TestClient.Umfurs echo = mux.readMuxFrame();
+            assertThat(echo.source()).isEqualTo(a.address());
+            assertThat(echo.text()).isEqualTo("ping");
+            b.send("from b", mapped);
+            TestClient.Umfurs m = mux.readMuxFrame();
+            assertThat(m.source()).isEqualTo(b.address());
+            assertThat(m.text()).isEqualTo("from b");
+            mux.send(new byte[] {7, 0, 0});
+            mux.assertEndOfStream();
+        }
+    }
+
+    @Test
     @DisplayName("TLS-1 · a PEM certificate and PKCS#8 key are served, and a client trusting only them connects")
     void pemCertificateIsServed(@TempDir Path dir) throws Exception {
         KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");

@@ -93,18 +93,47 @@ final class ClientScenario {
         if (classify(bytes) != Header.VALID) {
             return true;
         }
-        VlessRequest r = VlessRequestDecoder.decode(Unpooled.wrappedBuffer(bytes));
+        io.netty.buffer.ByteBuf in = Unpooled.wrappedBuffer(bytes);
+        VlessRequest r = VlessRequestDecoder.decode(in);
+        if (r.command() == dev.vless.codec.VlessCommand.UDP_MUX) {
+            return muxFramesStayOnThisMachine(in); // the bytes after a UDP-MUX header are frames, each a destination
+        }
         if (r.address() == null) {
             return true;
         }
-        if (r.address().type() == VlessAddressType.DOMAIN) {
-            return r.address().host().equalsIgnoreCase("localhost");
+        return staysOnThisMachine(r.address());
+    }
+
+    private static boolean staysOnThisMachine(dev.vless.codec.VlessAddress a) {
+        if (a.type() == VlessAddressType.DOMAIN) {
+            return a.host().equalsIgnoreCase("localhost");
         }
         try {
-            return InetAddress.getByName(r.address().host()).isLoopbackAddress();
+            return InetAddress.getByName(a.host()).isLoopbackAddress();
         } catch (IOException e) {
             return false;
         }
+    }
+
+    /** Whether every whole frame up to the first frame error names port 0 (a no-op) or a destination on this host. */
+    private static boolean muxFramesStayOnThisMachine(io.netty.buffer.ByteBuf in) {
+        try {
+            while (dev.vless.codec.udp.MuxFrameDecoder.frameLength(in,
+                    dev.vless.codec.udp.MuxFrameDecoder.Direction.FROM_CLIENT) >= 0) {
+                dev.vless.codec.udp.MuxFrame f = dev.vless.codec.udp.MuxFrameDecoder.decode(in,
+                        dev.vless.codec.udp.MuxFrameDecoder.Direction.FROM_CLIENT);
+                try {
+                    if (f.address().port() != 0 && !staysOnThisMachine(f.address())) {
+                        return false;
+                    }
+                } finally {
+                    f.release();
+                }
+            }
+        } catch (VlessProtocolException e) {
+            // a frame error: the server closes there and sends nothing further
+        }
+        return true;
     }
 
     /** Runs a batch of inputs at once, each on its own connection; throws naming the input that broke a rule. */

@@ -32,6 +32,8 @@ public final class ServerMetrics {
     public final LongAdder muxFramesOut = new LongAdder();
     /** MUX connections closed at once for a frame error (MUX-11). */
     public final LongAdder muxFrameErrors = new LongAdder();
+    /** Name lookups started for MUX frames (MUX-15: once per name and connection while the answer holds). */
+    public final LongAdder muxLookups = new LongAdder();
     public final LongAdder liveContexts = new LongAdder();
     public final LongAdder liveSockets = new LongAdder();
     public final LongAdder liveMappings = new LongAdder();
@@ -75,6 +77,6 @@ public final class ServerMetrics {
                 d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum(), clientPauses.sum(), unsentBytes.get(),
                 v0UdpRefusedBudget.sum(), refusedNoSocket.sum(), coolDownReleasedEarly.sum(), coolingSockets.sum(),
                 limits.snapshot(), muxRequests.sum(), liveMux.sum(), muxFramesIn.sum(), muxFramesOut.sum(),
-                muxFrameErrors.sum());
+                muxFrameErrors.sum(), muxLookups.sum());
     }
 }

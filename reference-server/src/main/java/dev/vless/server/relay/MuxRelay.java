@@ -63,6 +63,11 @@ final class MuxRelay extends ChannelInboundHandlerAdapter implements MuxLink {
     static final int MAX_LOOKUPS = 8;
     /** Names remembered per connection, least recently used forgotten first (MUX-22). */
     static final int MAX_NAMES = 1024;
+    /**
+     * What a waiting frame costs beyond its payload, against the unsent limit: empty frames to ever new names must not
+     * make the waiting list (and the names kept for it) grow without bound.
+     */
+    static final int WAITING_OVERHEAD = 64;
     /** How long a failed or refused name stays failed (MUX-15). */
     static final long FAILURE_HOLD_NANOS = TimeUnit.SECONDS.toNanos(30);
 
@@ -338,23 +343,24 @@ final class MuxRelay extends ChannelInboundHandlerAdapter implements MuxLink {
             }
             n.failure = null;
         }
+        if (waitingBytes + payload.readableBytes() + WAITING_OVERHEAD > runtime.config.maxUnsentBytes()) {
+            // Before a name is added or queued: what waits, and so the names kept for it, stays bounded.
+            payload.release();
+            runtime.metrics.drop(DropReason.NAME_BACKLOG);
+            return true;
+        }
         if (n == null) {
             n = new Name(key);
             names.put(key, n);
             forgetNames();
         }
-        if (waitingBytes + payload.readableBytes() > runtime.config.maxUnsentBytes()) {
-            payload.release();
-            runtime.metrics.drop(DropReason.NAME_BACKLOG);
-        } else {
-            if (n.waiting == null) {
-                n.waiting = new ArrayDeque<>();
-            }
-            n.waiting.add(port);
-            n.waiting.add(payload);
-            waitingFrames++;
-            waitingBytes += payload.readableBytes();
+        if (n.waiting == null) {
+            n.waiting = new ArrayDeque<>();
         }
+        n.waiting.add(port);
+        n.waiting.add(payload);
+        waitingFrames++;
+        waitingBytes += payload.readableBytes() + WAITING_OVERHEAD;
         if (!n.resolving && !n.queued) {
             if (lookupsInFlight < MAX_LOOKUPS) {
                 lookup(n);
@@ -387,6 +393,7 @@ final class MuxRelay extends ChannelInboundHandlerAdapter implements MuxLink {
         n.resolving = true;
         n.queued = false;
         lookupsInFlight++;
+        runtime.metrics.muxLookups.increment();
         VlessAddress target;
         try {
             target = new VlessAddress(VlessAddressType.DOMAIN, n.key, 1);
@@ -430,7 +437,7 @@ final class MuxRelay extends ChannelInboundHandlerAdapter implements MuxLink {
                 int port = (Integer) w.poll();
                 ByteBuf payload = (ByteBuf) w.poll();
                 waitingFrames--;
-                waitingBytes -= payload.readableBytes();
+                waitingBytes -= payload.readableBytes() + WAITING_OVERHEAD;
                 if (n.ip != null) {
                     goOn &= sendTo(n.ip, port, payload); // in order (MUX-16); the socket's own cap bounds a burst
                 } else {
