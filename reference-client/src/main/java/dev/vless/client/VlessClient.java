@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The VLESS reference client: a local SOCKS5 server (CONNECT and UDP ASSOCIATE) whose traffic goes to a VLESS server,
  * v1 over TLS by default. UDP goes one command-2 connection per remote address, with the CRUMFURS channel open so
- * that datagrams from any remote reach the application with their true source (full cone). Start it from code with
+ * that datagrams from any remote reach the application with their true source (full cone); or, with
+ * {@link UdpMode#MUX}, over one UDP-MUX connection per client shared by every association. Start it from code with
  * {@code VlessClient.builder()...build().start()}, or from the command line with
  * {@code dev.vless.client.cli.ClientCommand}.
  */

@@ -13,13 +13,16 @@ import java.util.UUID;
 
 /**
  * Builds a {@link VlessClient}. Every setter checks its value at once and says what was expected. Defaults: SOCKS5 on
- * 127.0.0.1:1080 without authentication, VLESS v1, TLS verified by the system CAs, command-2 connections closed after
- * 60 s idle, 10 s to connect.
+ * 127.0.0.1:1080 without authentication, VLESS v1, TLS verified by the system CAs, UDP per remote address
+ * ({@link UdpMode#PER_REMOTE}) with command-2 connections closed after 60 s idle, 10 s to connect, 5 s for a MUX
+ * answer.
  */
 public final class VlessClientBuilder {
 
     /** The default SOCKS5 port. */
     public static final int DEFAULT_SOCKS_PORT = 1080;
+    /** How long the client waits for a server's {@code 0x15} before it takes the MUX mode as unavailable (MUX-5). */
+    public static final Duration DEFAULT_MUX_ANSWER_TIMEOUT = Duration.ofSeconds(5);
 
     private InetSocketAddress socksAddress = new InetSocketAddress(InetAddress.getLoopbackAddress(),
             DEFAULT_SOCKS_PORT);
@@ -32,6 +35,8 @@ public final class VlessClientBuilder {
     private String socksPassword;
     private Duration udpIdle = Duration.ofSeconds(60);
     private Duration connectTimeout = Duration.ofSeconds(10);
+    private UdpMode udpMode = UdpMode.PER_REMOTE;
+    private Duration muxAnswerTimeout = DEFAULT_MUX_ANSWER_TIMEOUT;
     private int ioThreads;
     private boolean nativeTransport = true;
 
@@ -141,6 +146,25 @@ public final class VlessClientBuilder {
         return this;
     }
 
+    /**
+     * How UDP goes to the server: {@link UdpMode#PER_REMOTE} (default: one command-2 connection per remote address,
+     * CRUMFURS beside them) or {@link UdpMode#MUX} (one UDP-MUX connection per client, shared by every SOCKS5
+     * association, falling back to per-remote when the server does not answer {@code 0x15}). MUX needs VLESS v1.
+     */
+    public VlessClientBuilder udpMode(UdpMode mode) {
+        this.udpMode = requireNonNull(mode, "mode");
+        return this;
+    }
+
+    /**
+     * How long the client waits for the server's {@code 0x15} on a UDP-MUX connection before it takes the mode as
+     * unavailable and falls back to per-remote (MUX-5); default 5 s.
+     */
+    public VlessClientBuilder muxAnswerTimeout(Duration timeout) {
+        this.muxAnswerTimeout = positive(timeout, "MUX answer timeout");
+        return this;
+    }
+
     /** Event loop threads; 0 for Netty's default. */
     public VlessClientBuilder ioThreads(int n) {
         if (n < 0) {
@@ -164,9 +188,13 @@ public final class VlessClientBuilder {
         if (user == null) {
             throw new IllegalArgumentException("user: none (expected: a share link or user(uuid))");
         }
+        if (udpMode == UdpMode.MUX && version == VlessVersion.V0) {
+            throw new IllegalArgumentException("UDP mode mux: needs VLESS v1 (command 5 does not exist in v0; "
+                    + "expected: per-remote with v0)");
+        }
         UpstreamTls t = tls != null ? tls : UpstreamTls.systemTrust(null);
         return new VlessClientConfig(socksAddress, serverHost, serverPort, user, t, version, socksUser,
-                socksPassword, udpIdle, connectTimeout, ioThreads, nativeTransport);
+                socksPassword, udpIdle, connectTimeout, ioThreads, nativeTransport, udpMode, muxAnswerTimeout);
     }
 
     /** A client with this configuration, not yet started. */

@@ -23,6 +23,8 @@ import java.util.UUID;
  * @param connectTimeout  how long connecting to the server (TCP and TLS) may take
  * @param ioThreads       event loop threads, 0 for Netty's default
  * @param nativeTransport whether to use epoll when it is available
+ * @param udpMode         how UDP goes to the server: per remote address with CRUMFURS, or one UDP-MUX connection
+ * @param muxAnswerTimeout how long to wait for the server's {@code 0x15} before falling back to per-remote (MUX-5)
  */
 public record VlessClientConfig(
         InetSocketAddress socksAddress,
@@ -36,7 +38,9 @@ public record VlessClientConfig(
         Duration udpIdle,
         Duration connectTimeout,
         int ioThreads,
-        boolean nativeTransport) {
+        boolean nativeTransport,
+        UdpMode udpMode,
+        Duration muxAnswerTimeout) {
 
     /** Checks that nothing required is missing; the builder checks ranges as each value is set. */
     public VlessClientConfig {
@@ -47,6 +51,8 @@ public record VlessClientConfig(
         requireNonNull(version, "version");
         requireNonNull(udpIdle, "udpIdle");
         requireNonNull(connectTimeout, "connectTimeout");
+        requireNonNull(udpMode, "udpMode");
+        requireNonNull(muxAnswerTimeout, "muxAnswerTimeout");
         if ((socksUser == null) != (socksPassword == null)) {
             throw new IllegalArgumentException("SOCKS5 credentials: a user name needs a password and the other way "
                     + "round (expected: both or neither)");

@@ -14,47 +14,71 @@ import io.netty.buffer.Unpooled;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.api.Test;
 
 /**
  * The full-cone behaviour end to end: application, client, reference server, peers on 127.0.0.2 and 127.0.0.3.
- * Peer A plays the rendezvous server; peer B is never contacted before it sends.
+ * Peer A plays the rendezvous server; peer B is never contacted before it sends. The hole punch runs in both UDP
+ * modes: per remote address with CRUMFURS, and over one UDP-MUX connection.
  */
 class FullConeTest {
 
-    @ParameterizedTest(name = "tls={0}")
-    @ValueSource(booleans = {false, true})
-    void punchesAHoleToAPeerThatWasNeverContacted(boolean tls) throws Exception {
-        try (Rig rig = tls ? Rig.tls() : Rig.plaintext(); UdpPeer a = UdpPeer.bind("127.0.0.2");
+    /** Both UDP modes, each in plaintext and TLS: the hole punch must work the same way whichever carries it. */
+    static Stream<Arguments> modes() {
+        return Stream.of(UdpMode.values()).flatMap(m -> Stream.of(Arguments.of(m, false), Arguments.of(m, true)));
+    }
+
+    @ParameterizedTest(name = "{0}, tls={1}")
+    @MethodSource("modes")
+    void punchesAHoleToAPeerThatWasNeverContacted(UdpMode mode, boolean tls) throws Exception {
+        try (Rig rig = Rig.of(tls, s -> { }, c -> c.udpMode(mode)); UdpPeer a = UdpPeer.bind("127.0.0.2");
                 UdpPeer b = UdpPeer.bind("127.0.0.3"); SocksUdpApp app = SocksUdpApp.open(rig.socks())) {
             app.send(a.address(), "hello A");
             UdpPeer.Datagram atA = a.receive();
             InetSocketAddress mapped = atA.source(); // what A tells B about the application
             assertThat(atA.text()).isEqualTo("hello A");
 
-            // B sends to the mapped address: it arrives as a UMFURS, labelled with B (CLI-2).
+            // B sends to the mapped address: it arrives as a UMFURS or a MUX frame, labelled with B (CLI-2, MUX-23).
             b.send("hello from B", mapped);
             SocksUdpApp.Received fromB = app.receive();
             assertThat(fromB.text()).isEqualTo("hello from B");
             assertThat(fromB.addressType()).isEqualTo(1);
             assertThat(fromB.source()).isEqualTo(b.address());
-            assertThat(rig.client.stats().umfurs()).isEqualTo(1);
 
-            // The application answers B: a new connection, and B sees the same mapped address A saw.
+            // The application answers B, and B sees the same mapped address A saw (NAT-2, MUX-13).
             app.send(b.address(), "hi B");
             UdpPeer.Datagram atB = b.receive();
             assertThat(atB.text()).isEqualTo("hi B");
             assertThat(atB.source()).isEqualTo(mapped);
-            assertThat(rig.client.stats().udpFlowsOpened()).isEqualTo(2);
 
-            // From now on B's datagrams come back on that connection, still labelled with B.
+            // From now on B's datagrams come back, still labelled with B.
             b.send("again", mapped);
             SocksUdpApp.Received again = app.receive();
             assertThat(again.text()).isEqualTo("again");
             assertThat(again.source()).isEqualTo(b.address());
-            assertThat(rig.client.stats().umfurs()).isEqualTo(1);
+
+            ClientStats stats = rig.client.stats();
+            if (mode == UdpMode.PER_REMOTE) {
+                assertThat(stats.umfurs()).isEqualTo(1); // only B's first datagram came on CRUMFURS
+                assertThat(stats.udpFlowsOpened()).isEqualTo(2); // a new connection to answer B
+                assertThat(stats.muxEstablished()).isZero();
+            } else {
+                // One MUX connection carried all of it: no CRUMFURS, no command 2, nothing else at the server.
+                assertThat(stats.udpMode()).isEqualTo(UdpMode.MUX);
+                assertThat(stats.muxEstablished()).isEqualTo(1);
+                assertThat(stats.muxFallbacks()).isZero();
+                assertThat(stats.muxFramesOut()).isEqualTo(2);
+                assertThat(stats.muxFramesIn()).isEqualTo(2);
+                assertThat(stats.umfurs()).isZero();
+                assertThat(stats.udpFlowsOpened()).isZero();
+                assertThat(stats.crumfursEstablished()).isZero();
+                assertThat(rig.server.stats().connectionsAccepted()).isEqualTo(1);
+                assertThat(rig.server.stats().muxRequests()).isEqualTo(1);
+            }
         }
     }
 

@@ -18,7 +18,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * SOCKS5-UDP round trips per second: one 64-byte datagram out, its echo back, then the next, for about 5 s; direct to
- * a UDP echo peer on loopback, and through client and reference server (plaintext and TLS). Not part of the normal
+ * a UDP echo peer on loopback, and through client and reference server (plaintext and TLS, per remote address and over
+ * UDP-MUX). Not part of the normal
  * run (tag "measurement", excluded by the module's surefire set-up); start it with {@code mvn -pl reference-client -am
  * test -Dclient.excludedGroups=none -Dtest=UdpRoundTripMeasurement -Dsurefire.failIfNoSpecifiedTests=false
  * -DleakDetectionLevel=disabled} (the paranoid leak detector slows every buffer).
@@ -40,13 +41,17 @@ class UdpRoundTripMeasurement {
             }
             double plaintext = throughClient(Rig.plaintext(), echo);
             double tls = throughClient(Rig.tls(), echo);
+            double muxPlaintext = throughClient(Rig.of(false, s -> { }, c -> c.udpMode(UdpMode.MUX)), echo);
+            double muxTls = throughClient(Rig.of(true, s -> { }, c -> c.udpMode(UdpMode.MUX)), echo);
             String report = String.format(Locale.ROOT,
                     "UDP ping-pong, %d-byte payload, %d s each:%n"
                             + "  direct to the echo peer       %,10.0f round trips/s%n"
                             + "  SOCKS5 -> client -> server, plaintext %,10.0f round trips/s (%.1f%% of direct)%n"
-                            + "  SOCKS5 -> client -> server, TLS       %,10.0f round trips/s (%.1f%% of direct)",
+                            + "  SOCKS5 -> client -> server, TLS       %,10.0f round trips/s (%.1f%% of direct)%n"
+                            + "  the same over UDP-MUX, plaintext      %,10.0f round trips/s (%.1f%% of direct)%n"
+                            + "  the same over UDP-MUX, TLS            %,10.0f round trips/s (%.1f%% of direct)",
                     PAYLOAD, MEASURE_MILLIS / 1000, direct, plaintext, 100 * plaintext / direct, tls,
-                    100 * tls / direct);
+                    100 * tls / direct, muxPlaintext, 100 * muxPlaintext / direct, muxTls, 100 * muxTls / direct);
             System.out.println(report);
             assertThat(tls).isPositive();
         }

@@ -4,6 +4,7 @@ package dev.vless.client.cli;
 import dev.vless.cli.CommandLines;
 import dev.vless.cli.Durations;
 import dev.vless.cli.UsageException;
+import dev.vless.client.UdpMode;
 import dev.vless.client.UpstreamTls;
 import dev.vless.client.VlessClient;
 import dev.vless.client.VlessClientBuilder;
@@ -41,7 +42,8 @@ import picocli.CommandLine.ParameterException;
         descriptionHeading = "%n",
         description = {
             "Listens for SOCKS5 (CONNECT and UDP ASSOCIATE) and sends everything through the VLESS server of the "
-                    + "share link, one TLS connection per TCP stream and per remote UDP address.",
+                    + "share link, one TLS connection per TCP stream and per remote UDP address (or, with --udp-mode "
+                    + "mux, one for all UDP).",
             "Example: vless-client --server 'vless://UUID@vpn.example.com:443?security=tls&type=tcp#vpn'",
             "    then: curl --socks5-hostname 127.0.0.1:1080 https://example.com/",
             Durations.SYNTAX},
@@ -96,6 +98,17 @@ public final class ClientCommand {
             description = "Close a connection for a remote UDP address after this long without a datagram "
                     + "(default: ${DEFAULT-VALUE}).")
     String udpIdle = "60s";
+
+    @Option(names = "--udp-mode", paramLabel = "MODE",
+            description = "per-remote: one connection per remote UDP address plus CRUMFURS; mux: one UDP-MUX "
+                    + "connection (command 5) for all UDP of this client, falling back to per-remote when the server "
+                    + "does not support it (default: ${DEFAULT-VALUE}).")
+    String udpMode = "per-remote";
+
+    @Option(names = "--mux-answer-timeout", paramLabel = "DURATION",
+            description = "With --udp-mode mux: how long to wait for the server's answer byte before falling back to "
+                    + "per-remote (default: ${DEFAULT-VALUE}).")
+    String muxAnswerTimeout = "5s";
 
     @Option(names = "--log-level", paramLabel = "LEVEL",
             description = "error, warn, info or debug (default: ${DEFAULT-VALUE}).")
@@ -222,6 +235,22 @@ public final class ClientCommand {
             throw new UsageException("--udp-idle must be longer than zero (expected: such as 60s)");
         }
         b.udpIdle(idle);
+        UdpMode mode;
+        try {
+            mode = UdpMode.parse(udpMode);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--udp-mode '" + udpMode + "' (expected: per-remote or mux)");
+        }
+        if (mode == UdpMode.MUX && v0) {
+            throw new UsageException("--udp-mode mux needs VLESS v1, but --v0 is given (command 5 does not exist in "
+                    + "v0); drop one of them");
+        }
+        b.udpMode(mode);
+        Duration answer = duration("--mux-answer-timeout", muxAnswerTimeout);
+        if (answer.isZero()) {
+            throw new UsageException("--mux-answer-timeout must be longer than zero (expected: such as 5s)");
+        }
+        b.muxAnswerTimeout(answer);
         CommandLines.logLevel(logLevel);
         return b;
     }
@@ -288,10 +317,17 @@ public final class ClientCommand {
                 + client.transportName() + ")");
         out.println("upstream: " + c.tls().describe()
                 + (c.tls().mode() == UpstreamTls.Mode.PLAINTEXT ? "" : ", via " + ClientTls.engine()));
-        out.println("UDP: " + (c.version() == VlessVersion.V0
-                ? "v0, one connection per destination, no CRUMFURS (only the destination's own replies come back)"
-                : "full cone: one connection per remote address, CRUMFURS opened on first use")
-                + "; connections closed after " + c.udpIdle().toMillis() / 1000.0 + " s idle");
+        String udp;
+        if (c.version() == VlessVersion.V0) {
+            udp = "v0, one connection per destination, no CRUMFURS (only the destination's own replies come back)";
+        } else if (c.udpMode() == UdpMode.MUX) {
+            udp = "full cone over one UDP-MUX connection for all associations, opened on first use (per remote "
+                    + "address with CRUMFURS if the server gives no answer within "
+                    + c.muxAnswerTimeout().toMillis() / 1000.0 + " s)";
+        } else {
+            udp = "full cone: one connection per remote address, CRUMFURS opened on first use";
+        }
+        out.println("UDP: " + udp + "; connections closed after " + c.udpIdle().toMillis() / 1000.0 + " s idle");
         out.println("try: curl --socks5-hostname " + socksText + " https://example.com/");
         out.println("running; stop with Ctrl-C or SIGTERM");
         out.flush();

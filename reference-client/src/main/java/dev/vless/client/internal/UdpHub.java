@@ -2,6 +2,7 @@
 package dev.vless.client.internal;
 
 import dev.vless.client.ClientDropReason;
+import dev.vless.client.UdpMode;
 import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessAddressType;
 import dev.vless.codec.udp.UmfursMessage;
@@ -19,13 +20,16 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * All of the client's UDP: the SOCKS5 associations, one command-2 connection per remote address shared by them
- * (CLI-1), and the CRUMFURS channel. It lives on one event loop, so none of it needs locks.
+ * (CLI-1), and the CRUMFURS channel; or, in the MUX mode, one UDP-MUX connection shared by them all
+ * ({@link MuxManager}), with command 2 and CRUMFURS only after a fall-back (MUX-5). It lives on one event loop, so
+ * none of it needs locks.
  *
  * <p>The server keeps one NAT context for this client (user and client IP, NAT-1), so every association shares its
  * external ports, as programs behind one NAT address would share a port if the NAT let them. A datagram from a remote
  * goes to the association that last sent to that remote; one from a remote no association has sent to (a UMFURS from
  * a peer that learned the external address elsewhere) goes to the association that sent last. With one application
- * using UDP, which is the usual case, that is simply that application.
+ * using UDP, which is the usual case, that is simply that application. Datagrams from the MUX connection are handed
+ * out by the same rule, labelled with the frame's source (MUX-23).
  */
 final class UdpHub {
 
@@ -34,7 +38,10 @@ final class UdpHub {
 
     final ClientRuntime runtime;
     final EventLoop loop;
-    private final CrumfursManager crumfurs;
+    /** Per-remote mode: from the start (v1); MUX mode: only once the mode was found unavailable (MUX-5). */
+    private CrumfursManager crumfurs;
+    /** The MUX mode's connection, or {@code null} in the per-remote mode. */
+    private final MuxManager mux;
     private final Map<VlessAddress, UdpFlow> flows = new HashMap<>();
     private final List<UdpAssociation> associations = new ArrayList<>();
     private final Map<VlessAddress, UdpAssociation> claims = new LinkedHashMap<>(64, 0.75f, true) {
@@ -52,10 +59,15 @@ final class UdpHub {
     UdpHub(ClientRuntime runtime, EventLoop loop) {
         this.runtime = runtime;
         this.loop = loop;
-        this.crumfurs = runtime.upstream.v0() ? null : new CrumfursManager(this);
+        boolean muxMode = runtime.config.udpMode() == UdpMode.MUX && !runtime.upstream.v0();
+        this.mux = muxMode ? new MuxManager(this) : null;
+        this.crumfurs = runtime.upstream.v0() || muxMode ? null : new CrumfursManager(this);
     }
 
-    /** A new association: from now on UDP is in use, so CRUMFURS opens (CRF-5) and idle flows are looked for. */
+    /**
+     * A new association: from now on UDP is in use, so CRUMFURS (CRF-5) or the MUX connection opens, and idle flows
+     * are looked for.
+     */
     void register(UdpAssociation a) {
         assert loop.inEventLoop();
         if (closed) {
@@ -65,6 +77,9 @@ final class UdpHub {
         associations.add(a);
         if (lastActive == null) {
             lastActive = a;
+        }
+        if (mux != null) {
+            mux.start();
         }
         if (crumfurs != null) {
             crumfurs.start();
@@ -100,6 +115,14 @@ final class UdpHub {
         VlessAddress key = key(destination);
         lastActive = a;
         claims.put(key, a);
+        if (mux != null && mux.offer(a, destination, key, payload)) {
+            return;
+        }
+        sendPerRemote(a, destination, key, payload);
+    }
+
+    /** A datagram that goes on the command-2 connection to its destination, opened if need be; takes over payload. */
+    void sendPerRemote(UdpAssociation a, VlessAddress destination, VlessAddress key, ByteBuf payload) {
         UdpFlow flow = flows.get(key);
         if (flow == null) {
             flow = new UdpFlow(this, destination, key);
@@ -140,6 +163,38 @@ final class UdpHub {
         }
     }
 
+    /**
+     * A datagram from a MUX frame, from {@code source} (always an IP address, canonical): to the application
+     * labelled with that source (MUX-23). A reply to a datagram the application sent to a domain name comes labelled
+     * with the address the server resolved the name to, because that is its true source. Takes over
+     * {@code payload}.
+     */
+    void fromMux(VlessAddress source, ByteBuf payload) {
+        UdpAssociation a = receiver(key(source)); // the claims' spelling of the address, whatever the decoder's
+        if (a == null) {
+            payload.release();
+            runtime.metrics.drop(ClientDropReason.NO_ASSOCIATION);
+            return;
+        }
+        a.toApplication(source, payload);
+    }
+
+    /** The MUX mode is unavailable (MUX-5): from now on UDP goes per remote, so CRUMFURS opens (CRF-5). */
+    void fallBack() {
+        if (closed) {
+            return;
+        }
+        if (crumfurs == null) {
+            crumfurs = new CrumfursManager(this);
+        }
+        crumfurs.start();
+    }
+
+    /** Whether any association is registered. */
+    boolean hasAssociations() {
+        return !associations.isEmpty();
+    }
+
     private UdpAssociation receiver(VlessAddress source) {
         UdpAssociation a = claims.get(source);
         return a != null ? a : lastActive;
@@ -147,7 +202,14 @@ final class UdpHub {
 
     /** Completes when command-2 requests may be sent: at once for v0, after the first CRUMFURS ack for v1 (CRF-5). */
     Future<Void> udpAllowed() {
-        return crumfurs == null ? loop.newSucceededFuture(null) : crumfurs.established();
+        if (runtime.upstream.v0()) {
+            return loop.newSucceededFuture(null);
+        }
+        if (crumfurs == null) {
+            fallBack(); // in the MUX mode command 2 is used only after a fall-back, which opened CRUMFURS already
+        }
+        return crumfurs != null ? crumfurs.established()
+                : loop.newFailedFuture(new IllegalStateException("the client is stopping"));
     }
 
     void flowClosed(UdpFlow flow) {
@@ -179,6 +241,9 @@ final class UdpHub {
         }
         if (crumfurs != null) {
             crumfurs.close();
+        }
+        if (mux != null) {
+            mux.close();
         }
     }
 

@@ -106,6 +106,11 @@ public final class Upstream {
         return VlessRequest.crumfurs(config.user());
     }
 
+    /** The UDP-MUX request of the configured user: {@code 01 uuid 05} (MUX-1). */
+    VlessRequest muxRequest() {
+        return VlessRequest.mux(config.user());
+    }
+
     /** Whether the server speaks v0 only: then UDP goes without CRUMFURS and responses carry a header (RSP-3). */
     boolean v0() {
         return config.version() == VlessVersion.V0;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vless.cli.Durations;
 import dev.vless.cli.UsageException;
+import dev.vless.client.UdpMode;
 import dev.vless.client.UpstreamTls;
 import dev.vless.client.VlessClient;
 import dev.vless.client.VlessClientConfig;
@@ -56,6 +57,25 @@ class ClientCommandTest {
         assertThat(c.socksAuthRequired()).isFalse();
         assertThat(c.version()).isEqualTo(VlessVersion.V1);
         assertThat(c.udpIdle()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(c.udpMode()).isEqualTo(UdpMode.PER_REMOTE);
+        assertThat(c.muxAnswerTimeout()).isEqualTo(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void choosesTheUdpMode() throws Exception {
+        VlessClientConfig c = ClientCommand.parse("--server", LINK, "--udp-mode", "mux", "--mux-answer-timeout",
+                "1.5s").toConfig();
+        assertThat(c.udpMode()).isEqualTo(UdpMode.MUX);
+        assertThat(c.muxAnswerTimeout()).isEqualTo(Duration.ofMillis(1500));
+        assertThat(ClientCommand.parse("--server", LINK, "--udp-mode", "PER-REMOTE").toConfig().udpMode())
+                .isEqualTo(UdpMode.PER_REMOTE);
+        assertUsage(new String[] {"--server", LINK, "--udp-mode", "xudp"},
+                "--udp-mode 'xudp' (expected: per-remote or mux)");
+        assertUsage(new String[] {"--server", LINK, "--udp-mode", "mux", "--v0"}, "--udp-mode mux needs VLESS v1");
+        assertUsage(new String[] {"--server", LINK, "--mux-answer-timeout", "0"},
+                "--mux-answer-timeout must be longer than zero");
+        assertUsage(new String[] {"--server", LINK, "--mux-answer-timeout", "soon"},
+                "--mux-answer-timeout 'soon' is not a duration");
     }
 
     @Test
@@ -112,7 +132,7 @@ class ClientCommandTest {
                 c -> { });
         assertThat(code).isZero();
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("--server=LINK", "--socks=HOST:PORT",
-                "--socks-user", "--socks-pass", "--insecure", "--ca=FILE", "--v0", "--udp-idle=DURATION",
+                "--socks-user", "--socks-pass", "--insecure", "--ca=FILE", "--v0", "--udp-idle=DURATION", "--udp-mode=MODE", "--mux-answer-timeout=DURATION",
                 "--log-level", "--help", "Exit codes");
         String flowed = out.toString(StandardCharsets.UTF_8).replaceAll("\\s+", " ");
         assertThat(flowed.split(Pattern.quote(Durations.SYNTAX), -1)).as("the syntax sentence, once").hasSize(2);
@@ -150,6 +170,23 @@ class ClientCommandTest {
                     "upstream: TLS, pinned certificate SHA-256", "full cone", "curl --socks5-hostname 127.0.0.1:",
                     "stopped; final stats: tcp tunnels=1");
             assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+        }
+    }
+
+    @Test
+    void printsTheUdpModeInTheBanner() throws Exception {
+        UUID user = UUID.randomUUID();
+        try (VlessServer server = VlessServer.builder().user(user).build()) {
+            server.start().join();
+            String link = server.shareLink(user, "127.0.0.1", "test");
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            int code = ClientCommand.run(new String[] {"--server", link, "--socks", "127.0.0.1:0", "--udp-mode", "mux",
+                "--mux-answer-timeout", "2s"}, print(out), print(new ByteArrayOutputStream()),
+                    client -> ClientCommand.stop(client, print(out), print(new ByteArrayOutputStream())));
+            assertThat(code).isZero();
+            assertThat(out.toString(StandardCharsets.UTF_8)).contains(
+                    "UDP: full cone over one UDP-MUX connection for all associations",
+                    "if the server gives no answer within 2.0 s", "| mux mode=mux established=0 (down)");
         }
     }
 
