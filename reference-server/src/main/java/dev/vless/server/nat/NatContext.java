@@ -134,33 +134,15 @@ public final class NatContext {
             return;
         }
         InetSocketAddress target = flow.target();
-        long now = System.nanoTime();
         Peer peer = peer(target);
-        ContextSocket socket = live(peer.dialed);                 // rule 1
-        if (socket == null) {
-            socket = live(peer.heard);                            // rule 2
+        Entry entry = dial(peer, System.nanoTime());
+        if (entry == null) {
+            // No socket could be created (out of file descriptors, say): this request is refused, the context and
+            // its tables stay as they were.
+            flow.mappingFailed(openFailure);
+            return;
         }
-        if (socket == null) {
-            socket = socketForNewDestination(target);             // rule 3
-            if (socket == null) {
-                // No socket could be created (out of file descriptors, say): this request is refused, the
-                // context and its tables stay as they were.
-                forgetIfEmpty(peer);
-                flow.mappingFailed(openFailure);
-                return;
-            }
-        }
-        Entry entry = peer.dialed;
-        if (entry == null || entry.socket.released) {
-            if (entry == null) {
-                addedEntry();
-            }
-            entry = new Entry(socket, now);
-            peer.dialed = entry;
-        } else {
-            entry.lastSeenNanos = now;
-        }
-        touch(peer);
+        ContextSocket socket = entry.socket;
         socket.flows++;
         flowSockets.put(flow, socket);
         peer.addFlow(flow);
@@ -303,31 +285,14 @@ public final class NatContext {
             metrics.limits.hit(Limit.MUX_NEW_DESTINATIONS, key.clientIp(), settings.newDestinationsPerSecond());
             return true;
         }
-        long now = System.nanoTime();
         Peer peer = peer(dest);
-        ContextSocket socket = live(peer.dialed);                 // rule 1
-        if (socket == null) {
-            socket = live(peer.heard);                            // rule 2
+        Entry entry = dial(peer, System.nanoTime());
+        if (entry == null) {
+            payload.release();
+            metrics.drop(DropReason.SEND_FAILED);
+            m.link.noSocket(openFailure);
+            return true;
         }
-        if (socket == null) {
-            socket = socketForNewDestination(dest);               // rule 3
-            if (socket == null) {
-                forgetIfEmpty(peer);
-                payload.release();
-                metrics.drop(DropReason.SEND_FAILED);
-                m.link.noSocket(openFailure);
-                return true;
-            }
-        }
-        Entry entry = peer.dialed;
-        if (entry == null || entry.socket.released) {
-            if (entry == null) {
-                addedEntry();
-            }
-            entry = new Entry(socket, now);
-            peer.dialed = entry;
-        }
-        touch(peer);
         enforceEntryLimit();
         return muxSendOn(m, peer, entry, payload);
     }
@@ -456,6 +421,37 @@ public final class NatContext {
     boolean hasDialed(InetSocketAddress destination) {
         Peer p = peers.get(VlessAddress.canonical(destination));
         return p != null && live(p.dialed) != null;
+    }
+
+    /**
+     * The dialed entry of {@code peer} by the mapping rules (NAT-2..NAT-5), created if it has none: the one path by which
+     * command-2 connections and MUX frames are mapped, so that a remote sees one external address through both
+     * (MUX-13). {@code null}, with {@link #openFailure} set and the tables as they were, when no socket could be made.
+     */
+    private Entry dial(Peer peer, long now) {
+        ContextSocket socket = live(peer.dialed);                 // rule 1
+        if (socket == null) {
+            socket = live(peer.heard);                            // rule 2
+        }
+        if (socket == null) {
+            socket = socketForNewDestination(peer.address);       // rule 3
+            if (socket == null) {
+                forgetIfEmpty(peer);
+                return null;
+            }
+        }
+        Entry entry = peer.dialed;
+        if (entry == null || entry.socket.released) {
+            if (entry == null) {
+                addedEntry();
+            }
+            entry = new Entry(socket, now);
+            peer.dialed = entry;
+        } else {
+            entry.lastSeenNanos = now;
+        }
+        touch(peer);
+        return entry;
     }
 
     private ContextSocket live(Entry e) {
