@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.server.nat;
 
+import dev.vless.codec.udp.UdpFrame;
+import dev.vless.server.DropReason;
+import dev.vless.server.internal.BatchedFlush;
+import dev.vless.server.internal.UdpSockets;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.DatagramPacket;
 import java.net.InetSocketAddress;
 
 /** One UDP socket of a NAT context: the server port its datagrams leave from and arrive at. */
@@ -42,6 +48,48 @@ final class ContextSocket {
         this.ipv6 = ipv6;
         this.lastOutboundNanos = now;
         this.muxFlush = new dev.vless.server.internal.BatchedFlush(channel);
+    }
+
+    /**
+     * Why a datagram of {@code length} payload bytes cannot leave this socket now, or {@code null} if it can: too big
+     * for the family (UDP-5), the socket closed, or more queued than {@link UdpSockets#MAX_QUEUED_BYTES}
+     * ({@link DropReason#SOCKET_BACKLOG}, the one after which a sender stops reading its client). A socket still
+     * binding refuses only by size; its datagrams wait for the bind.
+     */
+    DropReason refusal(int length) {
+        if (length > (ipv6 ? UdpFrame.MAX_IPV6_PAYLOAD : UdpFrame.MAX_IPV4_PAYLOAD)) {
+            return DropReason.OVERSIZE;
+        }
+        if (!bound.isDone()) {
+            return null;
+        }
+        if (!channel.isActive()) {
+            return DropReason.SEND_FAILED;
+        }
+        return UdpSockets.overQueueLimit(channel) ? DropReason.SOCKET_BACKLOG : null;
+    }
+
+    /**
+     * Writes a datagram that {@link #refusal} let through, for command-2 connections and MUX frames alike.
+     *
+     * @param flush     the sender's batched flush
+     * @param onFailure counts a failed send of an empty datagram
+     * @return whether the socket can take more now
+     */
+    boolean write(DatagramPacket packet, BatchedFlush flush, ChannelFutureListener onFailure) {
+        if (packet.content().isReadable()) {
+            // Written now, flushed once per batch: the frames of one TCP read leave in one sendmmsg (BatchedFlush).
+            // A void promise: a failed send reaches the socket's exceptionCaught, which counts it (SEND_FAILED),
+            // instead of costing a promise and a listener per datagram.
+            channel.write(packet, channel.voidPromise());
+            flush.afterWrite();
+        } else {
+            // Empty datagrams (UDP-2) leave through UdpSockets' own path, which does not wait for a flush: flush
+            // what was written before, so that the empty one cannot overtake it.
+            channel.flush();
+            UdpSockets.send(channel, packet.content(), packet.recipient()).addListener(onFailure);
+        }
+        return channel.isWritable();
     }
 
     InetSocketAddress localAddress() {

@@ -49,40 +49,17 @@ public final class Mapping {
      * @return whether the socket can take more; if not, stop reading the client until {@link #whenWritable}
      */
     public boolean send(ByteBuf payload) {
-        int max = socket.ipv6 ? dev.vless.codec.udp.UdpFrame.MAX_IPV6_PAYLOAD
-                : dev.vless.codec.udp.UdpFrame.MAX_IPV4_PAYLOAD;
-        if (payload.readableBytes() > max) {
+        DropReason refused = socket.refusal(payload.readableBytes());
+        if (refused != null) {
             payload.release();
-            metrics.drop(DropReason.OVERSIZE);
-            return true;
-        }
-        if (!socket.channel.isActive()) {
-            payload.release();
-            metrics.drop(DropReason.SEND_FAILED);
-            return true;
-        }
-        if (UdpSockets.overQueueLimit(socket.channel)) {
-            payload.release();
-            metrics.drop(DropReason.SOCKET_BACKLOG);
-            return false;
+            metrics.drop(refused);
+            return refused != DropReason.SOCKET_BACKLOG;
         }
         long now = System.nanoTime();
         socket.lastOutboundNanos = now;
         dialed.lastSeenNanos = now;
         metrics.datagramsOut.increment();
-        if (payload.isReadable()) {
-            // Written now, flushed once per batch: the frames of one TCP read leave in one sendmmsg (BatchedFlush).
-            // A void promise: a failed send reaches the socket's exceptionCaught, which counts it (SEND_FAILED),
-            // instead of costing a promise and a listener per datagram.
-            socket.channel.write(new DatagramPacket(payload, target), socket.channel.voidPromise());
-            flush.afterWrite();
-        } else {
-            // Empty datagrams (UDP-2) leave through UdpSockets' own path, which does not wait for a flush: flush
-            // what this connection wrote before, so that the empty one cannot overtake it.
-            socket.channel.flush();
-            UdpSockets.send(socket.channel, payload, target).addListener(onSent);
-        }
-        return socket.channel.isWritable();
+        return socket.write(new DatagramPacket(payload, target), flush, onSent);
     }
 
     /** Runs {@code r} on the socket's event loop once the socket can take datagrams again (at once if it can). */

@@ -321,39 +321,28 @@ public final class NatContext {
      */
     private boolean muxSendOn(MuxMember m, Peer peer, Entry entry, ByteBuf payload) {
         ContextSocket s = entry.socket;
-        int max = s.ipv6 ? dev.vless.codec.udp.UdpFrame.MAX_IPV6_PAYLOAD
-                : dev.vless.codec.udp.UdpFrame.MAX_IPV4_PAYLOAD;
-        if (payload.readableBytes() > max) {
+        DropReason refused = s.refusal(payload.readableBytes());
+        if (refused != null) {
             payload.release();
-            metrics.drop(DropReason.OVERSIZE);
-            return true;
+            metrics.drop(refused);
+            if (refused != DropReason.SOCKET_BACKLOG) {
+                return true;
+            }
+            muxBlockedOn = s;
+            return false;
         }
-        long now = System.nanoTime();
+        refreshForMux(m, peer, entry, s, System.nanoTime());
         if (!s.bound.isDone()) {
             // Its bind is a task on this loop still to run: held until then, and the client paused meanwhile.
             if (s.pendingUntilBound == null) {
                 s.pendingUntilBound = new ArrayDeque<>();
             }
             s.pendingUntilBound.add(new DatagramPacket(payload, peer.address));
-            refreshForMux(m, peer, entry, s, now);
             muxBlockedOn = s;
             return false;
         }
-        if (!s.channel.isActive()) {
-            payload.release();
-            metrics.drop(DropReason.SEND_FAILED);
-            return true;
-        }
-        if (UdpSockets.overQueueLimit(s.channel)) {
-            payload.release();
-            metrics.drop(DropReason.SOCKET_BACKLOG);
-            muxBlockedOn = s;
-            return false;
-        }
-        refreshForMux(m, peer, entry, s, now);
         metrics.datagramsOut.increment();
-        write(s, new DatagramPacket(payload, peer.address));
-        if (s.channel.isWritable()) {
+        if (s.write(new DatagramPacket(payload, peer.address), s.muxFlush, countSendFailure)) {
             return true;
         }
         muxBlockedOn = s;
@@ -367,17 +356,6 @@ public final class NatContext {
         touch(peer);
     }
 
-    /** Writes a datagram from a context socket: batched flush, or UdpSockets' own path for an empty one (UDP-2). */
-    private void write(ContextSocket s, DatagramPacket packet) {
-        if (packet.content().isReadable()) {
-            s.channel.write(packet, s.channel.voidPromise());
-            s.muxFlush.afterWrite();
-        } else {
-            s.channel.flush(); // what was written before must not be overtaken by the empty one
-            UdpSockets.send(s.channel, packet.content(), packet.recipient()).addListener(countSendFailure);
-        }
-    }
-
     /** Sends what MUX connections wrote while {@code s} was binding, or drops it if the bind failed. */
     private void sendPending(ContextSocket s, boolean bound) {
         java.util.ArrayDeque<DatagramPacket> pending = s.pendingUntilBound;
@@ -388,7 +366,7 @@ public final class NatContext {
         for (DatagramPacket p; (p = pending.poll()) != null; ) {
             if (bound && s.channel.isActive()) {
                 metrics.datagramsOut.increment();
-                write(s, p);
+                s.write(p, s.muxFlush, countSendFailure);
             } else {
                 p.release();
                 metrics.drop(DropReason.SEND_FAILED);

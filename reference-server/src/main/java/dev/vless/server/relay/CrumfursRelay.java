@@ -2,14 +2,12 @@
 package dev.vless.server.relay;
 
 import dev.vless.codec.CrumfursAck;
-import dev.vless.codec.udp.UmfursEncoder;
 import dev.vless.server.DropReason;
 import dev.vless.server.internal.BatchedFlush;
 import dev.vless.server.internal.ChannelMove;
 import dev.vless.server.internal.UserRegistry;
 import dev.vless.server.nat.CrumfursSink;
 import dev.vless.server.nat.NatContext;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -117,30 +115,7 @@ final class CrumfursRelay extends ChannelInboundHandlerAdapter implements Crumfu
 
     @Override
     public DropReason deliver(DatagramPacket packet) {
-        Channel ch = channel;
-        try {
-            ByteBuf content = packet.content();
-            InetSocketAddress source = packet.sender();
-            DropReason refused = backlog.admit(UmfursEncoder.headerLength(source) + content.readableBytes());
-            if (refused != null) {
-                AbstractUdpRelay.logCap(runtime, ch, refused, backlog); // DLV-5
-                return refused;
-            }
-            // One right-sized buffer: the 64 KiB receive buffer goes back to the pool at once.
-            ByteBuf out = ch.alloc().ioBuffer(UmfursEncoder.headerLength(source) + content.readableBytes());
-            try {
-                UmfursEncoder.encodeHeader(source, content.readableBytes(), out);
-                out.writeBytes(content);
-            } catch (RuntimeException e) {
-                out.release(); // a source the header cannot carry must not cost a buffer (NatContext filters, DLV-6)
-                throw e;
-            }
-            ch.write(out, ch.voidPromise());
-            flush.afterWrite(); // one flush per batch of UMFURS, not one TCP write each (see BatchedFlush)
-            return null;
-        } finally {
-            packet.release();
-        }
+        return SourcedDatagrams.write(runtime, channel, backlog, flush, packet); // as a UMFURS (UMF-4), DLV-5
     }
 
     @Override

@@ -6,7 +6,6 @@ import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessAddressType;
 import dev.vless.codec.VlessProtocolException;
 import dev.vless.codec.udp.MuxFrameDecoder;
-import dev.vless.codec.udp.MuxFrameEncoder;
 import dev.vless.server.DestinationFilter;
 import dev.vless.server.DropReason;
 import dev.vless.server.internal.BatchedFlush;
@@ -45,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * connection's would (MUX-13); datagrams for the client arrive by the delivery order of MUX-17 and MUX-18.
  *
  * <p>Frames are parsed in place from the accumulated input: a frame to an IPv4 destination the context dialed before
- * costs a table lookup and a retained slice of the input, no address object. Toward the UDP sockets the client is
+ * costs a table lookup and a pooled copy of its payload, no address object. Toward the UDP sockets the client is
  * slowed down rather than dropped: once a socket is past its high water mark the connection stops parsing and reading
  * until it drains, as a command-2 connection does. Toward the client each datagram is checked against the unsent
  * limits (DLV-5, {@link ClientBacklog}) and flushed in batches.
@@ -178,8 +177,8 @@ final class MuxRelay extends ChannelInboundHandlerAdapter implements MuxLink {
             if (!cumulation.isReadable()) {
                 cumulation.release();
                 cumulation = null;
-            } else if (cumulation.refCnt() == 1) {
-                cumulation.discardSomeReadBytes(); // never under slices still queued toward a socket
+            } else {
+                cumulation.discardSomeReadBytes(); // payloads are copies: nothing else holds this buffer
             }
         }
         finishIfDone();
@@ -483,32 +482,16 @@ final class MuxRelay extends ChannelInboundHandlerAdapter implements MuxLink {
 
     @Override
     public DropReason deliver(DatagramPacket packet) {
-        Channel ch = channel;
-        try {
-            ByteBuf content = packet.content();
-            InetSocketAddress source = packet.sender();
-            int header = MuxFrameEncoder.headerLength(source);
-            DropReason refused = closed ? DropReason.NO_RECEIVER : backlog.admit(header + content.readableBytes());
-            if (refused != null) {
-                AbstractUdpRelay.logCap(runtime, ch, refused, backlog); // DLV-5
-                return refused;
-            }
-            // One right-sized buffer: the 64 KiB receive buffer goes back to the pool at once.
-            ByteBuf out = ch.alloc().ioBuffer(header + content.readableBytes());
-            try {
-                MuxFrameEncoder.encodeHeader(source, content.readableBytes(), out); // the true source (MUX-8)
-                out.writeBytes(content);
-            } catch (RuntimeException e) {
-                out.release();
-                throw e;
-            }
-            lastActivityNanos = System.nanoTime();
-            ch.write(out, ch.voidPromise());
-            flush.afterWrite();
-            return null;
-        } finally {
+        if (closed) {
             packet.release();
+            return DropReason.NO_RECEIVER;
         }
+        // A server's frame is a UMFURS byte for byte: the true source first (MUX-8), then the payload.
+        DropReason dropped = SourcedDatagrams.write(runtime, channel, backlog, flush, packet);
+        if (dropped == null) {
+            lastActivityNanos = System.nanoTime();
+        }
+        return dropped;
     }
 
     @Override
