@@ -27,23 +27,23 @@ public final class ConformanceExtension
         AfterEachCallback {
 
     /** The report entry keys the {@link ReportCollector} reads. */
-    static final String VERDICT = "vless.verdict";
-    static final String MESSAGE = "vless.message";
-    static final String EVIDENCE = "vless.evidence";
-    static final String BLOCKED_BY = "vless.blockedBy";
+    public static final String VERDICT = "vless.verdict";
+    public static final String MESSAGE = "vless.message";
+    public static final String EVIDENCE = "vless.evidence";
+    public static final String BLOCKED_BY = "vless.blockedBy";
     /** The rule whose check failed in a FAIL or WARN case. */
-    static final String FAILED_RULE = "vless.failedRule";
+    public static final String FAILED_RULE = "vless.failedRule";
     /** Rules a case is found to have broken beyond its tags (ERR-5 when the target died on bad input). */
-    static final String EXTRA_RULES = "vless.extraRules";
+    public static final String EXTRA_RULES = "vless.extraRules";
     /** The prefix of a skip reason that means the target was down. */
-    static final String TARGET_DOWN = "TARGET DOWN: ";
+    public static final String TARGET_DOWN = "TARGET DOWN: ";
     /** A rule ID at the start of a failure message: the rule whose check produced it. */
     private static final java.util.regex.Pattern LEADING_RULE = java.util.regex.Pattern.compile("^([A-Z]{3}-\\d+)\\b");
-    static final String FACT_PREFIX = "vless.fact.";
+    public static final String FACT_PREFIX = "vless.fact.";
     /** The prefix of a skip reason that means NOT APPLICABLE. */
-    static final String NOT_APPLICABLE = "NOT APPLICABLE: ";
+    public static final String NOT_APPLICABLE = "NOT APPLICABLE: ";
     /** The prefix of an abort reason that means NOT_OBSERVABLE. */
-    static final String NOT_OBSERVABLE = "NOT OBSERVABLE: ";
+    public static final String NOT_OBSERVABLE = "NOT OBSERVABLE: ";
 
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(ConformanceExtension.class);
     private static final String DEATHS_AT_START = "deathsAtStart";
@@ -103,18 +103,7 @@ public final class ConformanceExtension
     @Override
     public void handleTestExecutionException(ExtensionContext context, Throwable cause) throws Throwable {
         if (cause instanceof org.opentest4j.TestAbortedException) {
-            // A case found at run time that it cannot apply here (an assumption): NOT APPLICABLE, never an error.
-            String reason = String.valueOf(cause.getMessage());
-            int unseen = reason.indexOf(NOT_OBSERVABLE);
-            if (unseen >= 0) {
-                publish(context, VERDICT, Verdict.NOT_OBSERVABLE.name());
-                publish(context, MESSAGE, reason.substring(unseen + NOT_OBSERVABLE.length()));
-                throw cause;
-            }
-            int at = reason.indexOf(NOT_APPLICABLE);
-            publish(context, VERDICT, Verdict.NOT_APPLICABLE.name());
-            publish(context, MESSAGE, at >= 0 ? reason.substring(at + NOT_APPLICABLE.length()) : reason);
-            throw cause;
+            judgeAborted(context, cause);
         }
         if (cause instanceof TargetUnreachableException) {
             publish(context, VERDICT, Verdict.ERROR.name());
@@ -134,6 +123,33 @@ public final class ConformanceExtension
                 throw cause;
             }
         }
+        judge(context, cause, ConformanceRun.of(context).target().policy());
+    }
+
+    /**
+     * A case found at run time that it cannot apply here (an assumption): NOT_APPLICABLE or NOT_OBSERVABLE with the
+     * reason, never an error. Rethrows {@code cause}.
+     */
+    public static void judgeAborted(ExtensionContext context, Throwable cause) throws Throwable {
+        String reason = String.valueOf(cause.getMessage());
+        int unseen = reason.indexOf(NOT_OBSERVABLE);
+        if (unseen >= 0) {
+            publish(context, VERDICT, Verdict.NOT_OBSERVABLE.name());
+            publish(context, MESSAGE, reason.substring(unseen + NOT_OBSERVABLE.length()));
+            throw cause;
+        }
+        int at = reason.indexOf(NOT_APPLICABLE);
+        publish(context, VERDICT, Verdict.NOT_APPLICABLE.name());
+        publish(context, MESSAGE, at >= 0 ? reason.substring(at + NOT_APPLICABLE.length()) : reason);
+        throw cause;
+    }
+
+    /**
+     * The verdict of a case that threw {@code cause}: BLOCKED by another rule whose setup step failed, FAIL (or WARN
+     * for an unmet SHOULD under {@code policy}) of the rule its message names or its first rule, or ERROR for a
+     * harness fault. The client conformance mode judges its cases by the same rules. Rethrows {@code cause}.
+     */
+    public static void judge(ExtensionContext context, Throwable cause, Policy policy) throws Throwable {
         List<SpecRule> mine = rules(context);
         SpecRule blocker = cause instanceof PreconditionFailed p ? p.rule() : null;
         SpecRule named = cause instanceof AssertionError ? leadingRule(cause.getMessage()) : null;
@@ -154,7 +170,6 @@ public final class ConformanceExtension
         }
         SpecRule failed = named != null ? named : mine.isEmpty() ? null : mine.get(0);
         RuleLevel level = failed != null && cause instanceof AssertionError ? failed.level() : level(mine);
-        VlessTarget target = ConformanceRun.of(context).target();
         // A connection that failed under the case (a reset while it wrote, say) is charged to the case's first rule,
         // which its message names like any other failure.
         String message = cause instanceof IOException ? (failed != null ? failed.id() + ": " : "")
@@ -164,7 +179,7 @@ public final class ConformanceExtension
         if (failed != null) {
             publish(context, FAILED_RULE, failed.id());
         }
-        if (level == RuleLevel.MUST || (level == RuleLevel.SHOULD && target.policy() == Policy.MUST_AND_SHOULD)) {
+        if (level == RuleLevel.MUST || (level == RuleLevel.SHOULD && policy == Policy.MUST_AND_SHOULD)) {
             publish(context, VERDICT, Verdict.FAIL.name());
             throw cause;
         }
@@ -227,12 +242,12 @@ public final class ConformanceExtension
     }
 
     /** Publishes a report entry and keeps it in the case's store, so that later callbacks can read it. */
-    private static void publish(ExtensionContext context, String key, String value) {
+    public static void publish(ExtensionContext context, String key, String value) {
         context.getStore(NS).put(key, value);
         context.publishReportEntry(key, value);
     }
 
-    private static String stored(ExtensionContext context, String key) {
+    public static String stored(ExtensionContext context, String key) {
         return context.getStore(NS).get(key, String.class);
     }
 

@@ -134,7 +134,14 @@ public final class ConformanceRunner {
 
     /** Writes every report format, and with a console the summary that leads with the root causes. */
     private static void write(Report report, TargetOptions options, PrintStream console) throws IOException {
-        Path dir = options.reportDir();
+        writeReports(report, options.reportDir(), console);
+    }
+
+    /**
+     * Writes {@code report} in every format into {@code dir} (HTML, Markdown, JSON, JUnit XML), and with a console the
+     * verdict table and where the files are.
+     */
+    public static void writeReports(Report report, Path dir, PrintStream console) throws IOException {
         ReportWriter.write(report, dir);
         HtmlReportWriter.write(report, dir, specBase(dir));
         JunitXmlWriter.write(report, dir);

@@ -12,7 +12,7 @@ public final class PreconditionFailed extends RuntimeException {
 
     private final SpecRule rule;
 
-    PreconditionFailed(SpecRule rule, String message) {
+    public PreconditionFailed(SpecRule rule, String message) {
         super(message);
         this.rule = rule;
     }

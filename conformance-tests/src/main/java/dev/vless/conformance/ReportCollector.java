@@ -42,6 +42,8 @@ public final class ReportCollector implements TestExecutionListener {
     private final PrintStream console;
     private final Redaction redaction;
     private volatile int total;
+    /** Which side the run checks: rules of the other side with no case are not applicable. */
+    private volatile Party checked = Party.SERVER;
 
     /** A collector that prints nothing while the run goes on. */
     public ReportCollector() {
@@ -52,6 +54,12 @@ public final class ReportCollector implements TestExecutionListener {
     public ReportCollector(PrintStream console, Redaction redaction) {
         this.console = console;
         this.redaction = redaction;
+    }
+
+    /** Makes this the collector of a run that checks {@code side} (clients, in the client conformance mode). */
+    public ReportCollector checking(Party side) {
+        this.checked = side;
+        return this;
     }
 
     @Override
@@ -226,12 +234,15 @@ public final class ReportCollector implements TestExecutionListener {
             } else if (mine.isEmpty() && partial) {
                 v = Verdict.UNCOVERED;
                 note = "not selected in this run";
-            } else if (mine.isEmpty() && rule.party() == Party.CLIENT) {
+            } else if (mine.isEmpty() && checked == Party.SERVER && rule.party() == Party.CLIENT) {
                 v = Verdict.NOT_APPLICABLE;
                 note = Unobservable.clientRule(rule.id());
-            } else if (mine.isEmpty() && Unobservable.reason(rule.id()) != null) {
+            } else if (mine.isEmpty() && checked == Party.CLIENT && rule.party() == Party.SERVER) {
+                v = Verdict.NOT_APPLICABLE;
+                note = Unobservable.serverRule(rule.id());
+            } else if (mine.isEmpty() && Unobservable.reason(rule.id(), checked) != null) {
                 v = Verdict.NOT_OBSERVABLE;
-                note = Unobservable.reason(rule.id());
+                note = Unobservable.reason(rule.id(), checked);
             } else if (mine.isEmpty()) {
                 v = Verdict.UNCOVERED;
                 note = "no case checks this rule yet";

@@ -13,7 +13,7 @@ public final class RunEvents {
     private volatile PrintStream console;
 
     /** Also prints every event on {@code out} as it happens ({@code null}: only record). */
-    void echoTo(PrintStream out) {
+    public void echoTo(PrintStream out) {
         this.console = out;
     }
 

@@ -18,7 +18,7 @@ public record Selection(Set<String> tags) {
 
     /** The groups cases are tagged with. */
     public static final List<String> GROUPS = List.of("header", "relay", "udp", "crumfurs", "nat", "full-cone",
-            "bad-input", "lifetime", "limits", "mux");
+            "bad-input", "lifetime", "limits", "mux", "tls", "delivery");
 
     /** Everything. */
     public static Selection all() {

@@ -109,7 +109,7 @@ public final class TcpPeer implements AutoCloseable {
     private final BlockingQueue<Accepted> accepted = new LinkedBlockingQueue<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
-    TcpPeer(InetAddress address, WireLog log, boolean echo) throws IOException {
+    public TcpPeer(InetAddress address, WireLog log, boolean echo) throws IOException {
         this.server = new ServerSocket(0, 50, address);
         this.log = log;
         this.echo = echo;

@@ -29,12 +29,12 @@ public final class UdpPeer implements AutoCloseable {
     private volatile boolean echo;
     private final Thread reader;
 
-    UdpPeer(InetAddress address, WireLog log, String label) throws SocketException {
+    public UdpPeer(InetAddress address, WireLog log, String label) throws SocketException {
         this(new InetSocketAddress(address, 0), log, label);
     }
 
     /** A peer bound to {@code bind}: a given port when the case needs one (RFC 5780's same port on another IP). */
-    UdpPeer(InetSocketAddress bind, WireLog log, String label) throws SocketException {
+    public UdpPeer(InetSocketAddress bind, WireLog log, String label) throws SocketException {
         this.socket = new DatagramSocket(bind);
         this.log = log;
         this.label = label;

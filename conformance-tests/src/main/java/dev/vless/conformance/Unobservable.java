@@ -40,8 +40,24 @@ final class Unobservable {
         return "binds clients: a run against a server cannot see it" + (side != null ? "; " + side : "");
     }
 
-    /** Why {@code ruleId} cannot be checked from outside, or {@code null} when it can. */
-    static String reason(String ruleId) {
-        return REASONS.get(ruleId);
+    /**
+     * Rules for both sides whose client side nothing outside a client can show: the client receives what they are
+     * about from nobody.
+     */
+    private static final Map<String, String> CLIENT_REASONS = Map.of(
+            "ADR-2", "a client receives no domain names (UMFURS and a server's UDP-MUX frames carry IP addresses, and a"
+                    + " domain there is a UMF-2 or MUX frame error); the names it sends are checked by HDR-1's case",
+            "ADR-3", "a client receives no domain names (UMFURS and a server's UDP-MUX frames carry IP addresses, and a"
+                    + " domain there is a UMF-2 or MUX frame error); the names it sends are checked by HDR-1's case");
+
+    /** Why {@code ruleId} cannot be checked from outside the side a run checks, or {@code null} when it can. */
+    static String reason(String ruleId, dev.vless.spec.Party checked) {
+        return checked == dev.vless.spec.Party.CLIENT ? CLIENT_REASONS.get(ruleId) : REASONS.get(ruleId);
+    }
+
+    /** What a client run says of server rule {@code ruleId}. */
+    static String serverRule(String ruleId) {
+        return "binds servers: a run against a client cannot see it (a server run, vless-conformance --target,"
+                + " checks it)";
     }
 }

@@ -255,6 +255,9 @@ public enum SpecRule {
             "v1 runs inside TLS; a plaintext v1 listener exists only behind a TLS terminator or for testing."),
     TLS_2(SHOULD, BOTH, "17", Scope.V1_ONLY,
             "Implementations SHOULD use TLS 1.3."),
+    TLS_3(MUST, CLIENT, "17", Scope.ALL,
+            "A client MUST check the server's certificate against the CAs it trusts or a pinned SHA-256 of the"
+                    + " certificate, and MUST NOT send a request over a connection whose certificate matches neither."),
 
     // §18 Client
     CLI_1(SHOULD, CLIENT, "18", Scope.V1_ONLY,
@@ -264,6 +267,13 @@ public enum SpecRule {
             "A client MUST hand a datagram received as UMFURS to the application labelled with its UMFURS source."),
     CLI_3(SHOULD, CLIENT, "18", Scope.ALL,
             "A client SHOULD close a command-2 connection that has been idle for a configurable time."),
+    CLI_4(MUST, CLIENT, "18", Scope.ALL,
+            "A client MUST carry data between the application and the server unchanged: each datagram the application"
+                    + " sends is one frame with exactly its payload, each datagram received is handed over whole, and"
+                    + " TCP bytes pass unchanged and in order."),
+    CLI_5(SHOULD, CLIENT, "18", Scope.ALL,
+            "A client SHOULD pass each direction's TCP end of stream on separately: the application's to the server"
+                    + " and the server's to the application, relaying the other direction until it ends too."),
 
     // §23 Multiplexed UDP (command 5)
     MUX_1(MUST, BOTH, "23", Scope.V1_ONLY,

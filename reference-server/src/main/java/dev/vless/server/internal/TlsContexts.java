@@ -78,10 +78,9 @@ public final class TlsContexts {
                         + config.certificate());
             }
             case SELF_SIGNED: {
-                KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
-                gen.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
-                KeyPair pair = gen.generateKeyPair();
-                X509Certificate cert = selfSign(pair, config.serverName());
+                SelfSigned made = selfSigned(config.serverName());
+                KeyPair pair = made.keys();
+                X509Certificate cert = made.certificate();
                 SslContext ctx = builder(SslContextBuilder.forServer(pair.getPrivate(), cert), config.provider()).build();
                 return new TlsMaterial(ctx, fingerprint(cert),
                         describe(config.provider()) + ", self-signed for " + config.serverName());
@@ -89,6 +88,21 @@ public final class TlsContexts {
             default:
                 throw new AssertionError(config.mode());
         }
+    }
+
+    /**
+     * A fresh EC key pair and a certificate for {@code serverName} signed by it: what {@link TlsConfig#selfSigned} serves,
+     * for tools that need the key and certificate themselves (the client conformance harness's scripted server).
+     */
+    public static SelfSigned selfSigned(String serverName) throws GeneralSecurityException {
+        KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
+        gen.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
+        KeyPair pair = gen.generateKeyPair();
+        return new SelfSigned(pair, selfSign(pair, serverName));
+    }
+
+    /** A key pair and its self-signed certificate. */
+    public record SelfSigned(KeyPair keys, X509Certificate certificate) {
     }
 
     /** The SHA-256 fingerprint of {@code cert} as colon-separated upper-case hex, as browsers show it. */
