@@ -48,7 +48,10 @@ final class Unobservable {
             "ADR-2", "a client receives no domain names (UMFURS and a server's UDP-MUX frames carry IP addresses, and a"
                     + " domain there is a UMF-2 or MUX frame error); the names it sends are checked by HDR-1's case",
             "ADR-3", "a client receives no domain names (UMFURS and a server's UDP-MUX frames carry IP addresses, and a"
-                    + " domain there is a UMF-2 or MUX frame error); the names it sends are checked by HDR-1's case");
+                    + " domain there is a UMF-2 or MUX frame error); the names it sends are checked by HDR-1's case",
+            "ADR-4", "it binds lookups, comparisons and UMFURS encoding: a client's request may name a remote in either"
+                    + " form (the server canonicalises), and what a client compares, its table of remotes, shows only"
+                    + " through CLI-1, a SHOULD");
 
     /** Why {@code ruleId} cannot be checked from outside the side a run checks, or {@code null} when it can. */
     static String reason(String ruleId, dev.vless.spec.Party checked) {
