@@ -50,6 +50,7 @@ import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * A small VLESS v1 client on blocking JDK sockets, correct with {@link ClientFault#CLEAN} and wrong in exactly one way
@@ -95,7 +96,7 @@ public final class MutantClient implements RunningClient {
     /** Some CRUMFURS was acknowledged: from then on command 2 may go out (CRF-5 is about the first one). */
     private volatile boolean acknowledged;
     /** CRUMFURS_TO_TARGET's conclusion after its misdirected attempt failed. */
-    private boolean crumfursUnsupported;
+    private volatile boolean crumfursUnsupported;
     private long establishedAt;
     private long nextDelayMillis = MIN_BACKOFF_MILLIS;
 
@@ -453,6 +454,11 @@ public final class MutantClient implements RunningClient {
 
     /** Opens CRUMFURS on the first UDP need and says whether a command-2 request may go out now (CRF-5). */
     private boolean mayOpenCommand2(InetSocketAddress dest) {
+        // Outside the lock: a re-opened CRUMFURS waiting for its 0x14 must not hold up datagrams (CRF-5 is about the
+        // first command 2 only).
+        if (acknowledged || crumfursUnsupported) {
+            return true;
+        }
         synchronized (crumfursLock) {
             if (acknowledged || crumfursUnsupported) {
                 return true;
@@ -721,7 +727,10 @@ public final class MutantClient implements RunningClient {
         }
         Socket raw = track(new Socket());
         try {
-            raw.setKeepAlive(true); // TCP-4; the JDK sets no idle time portably, the system default applies
+            raw.setKeepAlive(true);
+            if (raw.supportedOptions().contains(ExtendedSocketOptions.TCP_KEEPIDLE)) {
+                raw.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, 60); // TCP-4: idle time 60 s or less
+            }
             raw.setTcpNoDelay(true);
             raw.connect(to, CONNECT_TIMEOUT_MILLIS);
             if (tls == null) {

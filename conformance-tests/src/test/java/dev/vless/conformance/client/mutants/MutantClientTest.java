@@ -216,6 +216,40 @@ class MutantClientTest {
     }
 
     @Test
+    void cleanClosesCrumfursOnADomainOrPortZeroSource() throws Exception {
+        byte[] domain = {2, 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't', 0x0f, (byte) 0xa0, 0, 1, 'x'};
+        byte[] portZero = {1, 127, 0, 0, 2, 0, 0, 0, 1, 'x'};
+        for (byte[] bad : new byte[][] {domain, portZero}) {
+            FakeServer fake = closing(new FakeServer());
+            UdpApp app = closing(new UdpApp(start(ClientFault.CLEAN, fake.link()).socks()));
+            app.send(new InetSocketAddress("127.0.0.1", 4000), bytes("ping"));
+            app.receive();
+            fake.crumfursBytes(bad);
+            List<String> kinds = List.of(fake.events.take().kind(), fake.events.take().kind(),
+                    fake.events.take().kind());
+            assertEquals(List.of("crumfurs", "udp", "crumfurs closed"), kinds, "UMF-2 / UMF-6: a protocol error");
+            assertNull(app.receive(200), "nothing handed over");
+        }
+    }
+
+    @Test
+    void cleanClosesIdleCommand2Connections() throws Exception {
+        FakeServer fake = closing(new FakeServer());
+        MutantClient client = (MutantClient) MutantClient.launcher(ClientFault.CLEAN, Duration.ofMillis(400))
+                .start(fake.link(), ANY_LOOPBACK_PORT);
+        toClose.add(client::close);
+        UdpApp app = closing(new UdpApp(client.socks()));
+        app.send(new InetSocketAddress("127.0.0.1", 4000), bytes("ping"));
+        app.receive();
+        assertEquals("crumfurs", fake.events.take().kind());
+        Event udp = fake.events.take();
+        Event closed = fake.events.poll(3, TimeUnit.SECONDS);
+        assertNotNull(closed);
+        assertEquals("udp closed", closed.kind());
+        assertTrue(closed.nanos() - udp.nanos() >= TimeUnit.MILLISECONDS.toNanos(400), "not before the idle time");
+    }
+
+    @Test
     void crumfursToTargetAsksTheTargetAndGoesOn() throws Exception {
         FakeServer fake = closing(new FakeServer());
         try (ServerSocket target = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
@@ -257,7 +291,9 @@ class MutantClientTest {
             assertEquals("crumfurs", fake.events.take().kind());
             Event next = fake.events.poll(700, TimeUnit.MILLISECONDS);
             if (fault == ClientFault.CLEAN) {
-                assertNull(next, "CLEAN sends no command 2 after a wrong ack");
+                assertNotNull(next);
+                assertEquals("crumfurs closed", next.kind(), "CRF-6: the client closes CRUMFURS");
+                assertNull(fake.events.poll(500, TimeUnit.MILLISECONDS), "and sends no command 2 (CRF-5)");
             } else {
                 assertNotNull(next);
                 assertEquals("udp", next.kind());
@@ -571,13 +607,18 @@ class MutantClientTest {
                     }
                     crumfurs = s;
                     in.transferTo(OutputStream.nullOutputStream());
+                    events.add(new Event("crumfurs closed", System.nanoTime()));
                 } else if (head[17] == 2) {
                     in.readUnsignedShort();
                     int type = in.readUnsignedByte();
                     in.readNBytes(type == 1 ? 4 : type == 3 ? 16 : in.readUnsignedByte());
                     events.add(new Event("udp", System.nanoTime()));
                     while (true) {
-                        int length = in.readUnsignedShort();
+                        int length = in.read() << 8 | in.read();
+                        if (length < 0) {
+                            events.add(new Event("udp closed", System.nanoTime()));
+                            return;
+                        }
                         byte[] payload = in.readNBytes(length);
                         synchronized (out) {
                             out.write(ByteBuffer.allocate(2 + length).putShort((short) length).put(payload).array());
@@ -587,6 +628,13 @@ class MutantClientTest {
             } catch (IOException | InterruptedException e) {
                 // connection over
             }
+        }
+
+        /** Writes raw bytes on the current CRUMFURS. */
+        void crumfursBytes(byte[] bytes) throws IOException {
+            Socket s = crumfurs;
+            assertNotNull(s, "no CRUMFURS open");
+            s.getOutputStream().write(bytes);
         }
 
         /** Sends a UMFURS (IPv4 source) on the current CRUMFURS. */
