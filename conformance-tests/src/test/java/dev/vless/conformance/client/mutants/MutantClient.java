@@ -577,7 +577,8 @@ public final class MutantClient implements RunningClient {
         long delay;
         synchronized (crumfursLock) {
             // Back-off starts again once a channel stayed up for the longest delay, like the reference client's.
-            if (establishedAt != 0 && System.nanoTime() - establishedAt >= TimeUnit.MILLISECONDS.toNanos(MAX_BACKOFF_MILLIS)) {
+            long upFor = System.nanoTime() - establishedAt;
+            if (establishedAt != 0 && upFor >= TimeUnit.MILLISECONDS.toNanos(MAX_BACKOFF_MILLIS)) {
                 nextDelayMillis = MIN_BACKOFF_MILLIS;
             }
             establishedAt = 0;
@@ -625,7 +626,8 @@ public final class MutantClient implements RunningClient {
         synchronized void send(byte[] payload) {
             lastActive = System.nanoTime();
             try {
-                out.write(ByteBuffer.allocate(2 + payload.length).putShort((short) payload.length).put(payload).array());
+                ByteBuffer frame = ByteBuffer.allocate(2 + payload.length);
+                out.write(frame.putShort((short) payload.length).put(payload).array());
                 out.flush();
             } catch (IOException e) {
                 log("command 2 to " + remote + ": " + e);

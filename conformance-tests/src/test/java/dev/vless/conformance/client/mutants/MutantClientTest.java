@@ -481,7 +481,8 @@ class MutantClientTest {
 
         void send(InetSocketAddress to, byte[] payload) throws IOException {
             ByteBuffer b = ByteBuffer.allocate(10 + payload.length);
-            b.put(new byte[] {0, 0, 0, 1}).put(to.getAddress().getAddress()).putShort((short) to.getPort()).put(payload);
+            b.put(new byte[] {0, 0, 0, 1}).put(to.getAddress().getAddress()).putShort((short) to.getPort());
+            b.put(payload);
             udp.send(new DatagramPacket(b.array(), b.capacity(), relay));
         }
 
