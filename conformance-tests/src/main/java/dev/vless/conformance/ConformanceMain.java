@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
                     + " died and could not be restarted, or cases could not reach a verdict"},
         description = {"Checks a VLESS server against the VLESS v1 specification (or the v0 profile) and classifies "
                 + "its UDP NAT behaviour (RFC 4787).", "Without --target it checks the embedded reference server.",
-            dev.vless.cli.Durations.SYNTAX})
+            dev.vless.cli.Durations.SYNTAX},
+        subcommands = dev.vless.conformance.client.ClientMain.class)
 public final class ConformanceMain implements Callable<Integer> {
 
     @Option(names = "--target", paramLabel = "LINK",

@@ -174,13 +174,18 @@ public final class ConformanceRunner {
      */
     static void checkOptions(TargetOptions o) {
         checkTlsOptions(o);
-        Path dir = o.reportDir().toAbsolutePath();
+        checkReportDir(o.reportDir());
+    }
+
+    /** Fails with what to do when {@code reportDir} cannot be created or written. */
+    public static void checkReportDir(Path reportDir) {
+        Path dir = reportDir.toAbsolutePath();
         try {
             Files.createDirectories(dir);
             Path probe = Files.createTempFile(dir, ".write-test", ".tmp");
             Files.delete(probe);
         } catch (IOException | SecurityException e) {
-            throw new IllegalArgumentException("--report-dir " + o.reportDir() + ": cannot write there ("
+            throw new IllegalArgumentException("--report-dir " + reportDir + ": cannot write there ("
                     + e.getClass().getSimpleName() + ": " + e.getMessage() + "); give a directory you can write");
         }
     }

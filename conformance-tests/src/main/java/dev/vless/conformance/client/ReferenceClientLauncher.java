@@ -18,14 +18,27 @@ import java.util.concurrent.TimeoutException;
 public final class ReferenceClientLauncher implements ClientLauncher {
 
     private final UdpMode mode;
+    private final java.time.Duration udpIdle;
 
+    /** The reference client in {@code mode} with its default idle time for command-2 connections (60 s). */
     public ReferenceClientLauncher(UdpMode mode) {
+        this(mode, null);
+    }
+
+    /** The reference client in {@code mode} closing command-2 connections idle for {@code udpIdle}. */
+    public ReferenceClientLauncher(UdpMode mode, java.time.Duration udpIdle) {
         this.mode = mode;
+        this.udpIdle = udpIdle;
     }
 
     @Override
     public RunningClient start(String link, InetSocketAddress socks) throws IOException {
-        VlessClient client = VlessClient.builder().shareLink(ShareLink.parse(link)).socks(socks).udpMode(mode).build();
+        dev.vless.client.VlessClientBuilder b = VlessClient.builder().shareLink(ShareLink.parse(link)).socks(socks)
+                .udpMode(mode);
+        if (udpIdle != null) {
+            b.udpIdle(udpIdle);
+        }
+        VlessClient client = b.build();
         try {
             client.start().get(10, TimeUnit.SECONDS);
         } catch (ExecutionException | TimeoutException e) {
