@@ -186,8 +186,8 @@ public final class CommandClientLauncher implements ClientLauncher {
      */
     public static RunningClient launch(String command, InetSocketAddress socks, Duration readyTimeout,
             Runnable onClose) throws IOException {
+        // stdin stays an open pipe nobody writes to: some clients stop when their stdin ends.
         ProcessBuilder pb = new ProcessBuilder("/bin/sh", "-c", command).redirectErrorStream(true);
-        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         ProcessClient client = new ProcessClient(pb.start(), socks, command, onClose);
         try {
             client.awaitReady(readyTimeout);
@@ -344,6 +344,11 @@ public final class CommandClientLauncher implements ClientLauncher {
                 } catch (Exception e) {
                     // A process that survives SIGKILL this long is stuck in the kernel; nothing more we can do.
                 }
+            }
+            try {
+                process.getOutputStream().close();
+            } catch (IOException e) {
+                // Its reader is gone with it.
             }
             awaitPortFree();
             if (onClose != null) {

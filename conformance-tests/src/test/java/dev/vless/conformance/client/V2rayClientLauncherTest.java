@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,9 +58,14 @@ class V2rayClientLauncherTest {
     static Echo echo;
 
     @BeforeAll
-    static void setUp() throws IOException {
-        v2ray = findV2ray();
+    static void startEcho() throws IOException {
         echo = new Echo();
+    }
+
+    /** Per test rather than per class, so that each skipped test is listed with the reason. */
+    @BeforeEach
+    void needV2ray() {
+        v2ray = findV2ray();
     }
 
     @AfterAll
