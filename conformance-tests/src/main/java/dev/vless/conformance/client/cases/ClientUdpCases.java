@@ -32,7 +32,7 @@ public class ClientUdpCases {
         PerRemote.refuseMux(h);
         UdpPeer peer = h.udpPeer(0).echo();
         SocksApplication.Udp app = h.udp();
-        int[] sizes = {1, 100, 1200, 1};
+        int[] sizes = {1, 100, 1200, 4000, 1};
         for (int i = 0; i < sizes.length; i++) {
             roundTrip(h, app, peer, PerRemote.pattern(sizes[i], i), "UDP-1");
         }
