@@ -81,6 +81,11 @@ public final class ClientHarness implements AutoCloseable {
         return run.user();
     }
 
+    /** The user ID of {@link #secondClient}: its NAT context at the server is this user's. */
+    public UUID secondUser() {
+        return run.user2();
+    }
+
     /** Records a finding for the report. */
     public synchronized void fact(String key, String value) {
         facts.put(key, value);

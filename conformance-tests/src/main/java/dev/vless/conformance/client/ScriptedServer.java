@@ -55,9 +55,13 @@ import javax.net.ssl.SSLSocket;
  */
 public final class ScriptedServer implements AutoCloseable {
 
-    /** A datagram the client asked the server to send (a command-2 or a UDP-MUX frame), as the server took it. */
+    /**
+     * A datagram the client asked the server to send (a command-2 or a UDP-MUX frame), as the server took it;
+     * {@code addressType} is the MUX frame's (1, 2 or 3; 0 for command 2), {@code destinationName} the name of a
+     * type-2 frame or the request's host.
+     */
     public record ClientDatagram(ServerConnection via, InetSocketAddress destination, String destinationName,
-            byte[] payload, long nanos) {
+            byte[] payload, long nanos, int addressType) {
         /** "command 2" or "UDP-MUX". */
         public String path() {
             return via.is(VlessCommand.UDP_MUX) ? "UDP-MUX" : "command 2";
@@ -451,7 +455,7 @@ public final class ScriptedServer implements AutoCloseable {
                 return;
             }
             c.addFrame(payload);
-            datagrams.add(new ClientDatagram(c, target, a.host(), payload, System.nanoTime()));
+            datagrams.add(new ClientDatagram(c, target, a.host(), payload, System.nanoTime(), 0));
             changed();
             log.note("server " + c.label() + " frame of " + len + " B: " + WireLog.hex(payload));
             ctx.send(target, payload);
@@ -462,7 +466,10 @@ public final class ScriptedServer implements AutoCloseable {
     private void serveAnswered(ServerConnection c, InputStream in, ServerScript.Answer answer, Duration delay, int ack,
             boolean mux) throws IOException, InterruptedException {
         if (!delay.isZero()) {
-            Thread.sleep(delay.toMillis());
+            in = readWhileDelayed(c, in, delay);
+            if (in == null) {
+                return;
+            }
         }
         Context ctx = context(c.request.user());
         switch (answer) {
@@ -502,13 +509,15 @@ public final class ScriptedServer implements AutoCloseable {
                 return;
             }
             String name;
+            String domain = null;
             InetAddress ip = null;
             switch (type) {
                 case 1 -> ip = InetAddress.getByAddress(d.readNBytes(4));
                 case 3 -> ip = InetAddress.getByAddress(d.readNBytes(16));
                 case 2 -> {
                     byte[] host = d.readNBytes(d.readUnsignedByte());
-                    ip = InetAddress.getByName(new String(host, StandardCharsets.US_ASCII));
+                    domain = new String(host, StandardCharsets.US_ASCII);
+                    ip = InetAddress.getByName(domain);
                 }
                 default -> {
                     log.note("server " + c.label() + ": a frame with address type " + type + "; closed (MUX-11)");
@@ -516,7 +525,7 @@ public final class ScriptedServer implements AutoCloseable {
                     return;
                 }
             }
-            name = ip.getHostAddress();
+            name = domain != null ? domain : ip.getHostAddress();
             int port = d.readUnsignedShort();
             int len = d.readUnsignedShort();
             byte[] payload = d.readNBytes(len);
@@ -524,15 +533,54 @@ public final class ScriptedServer implements AutoCloseable {
                 return;
             }
             InetSocketAddress to = new InetSocketAddress(VlessAddress.canonical(ip), port);
-            log.note("server " + c.label() + " frame to " + to + " of " + len + " B: " + WireLog.hex(payload));
+            log.note("server " + c.label() + " frame (type " + type + (domain != null ? " \"" + domain + "\"" : "")
+                    + ") to " + to + " of " + len + " B: " + WireLog.hex(payload));
             if (port == 0) {
                 continue; // MUX-10: a no-op
             }
             c.lastSentTo.add(to);
-            datagrams.add(new ClientDatagram(c, to, name, payload, System.nanoTime()));
+            datagrams.add(new ClientDatagram(c, to, name, payload, System.nanoTime(), type));
             changed();
             ctx.send(to, payload);
         }
+    }
+
+    /**
+     * Waits out a scripted delay before the answer while reading: bytes the client sends before it has the answer are
+     * recorded ({@link ServerConnection#earlyBytes}, MUX-4) and then read again as what follows the answer. Returns
+     * the stream to go on with, or {@code null} when the client ended meanwhile.
+     */
+    private InputStream readWhileDelayed(ServerConnection c, InputStream in, Duration delay) throws IOException {
+        long until = System.nanoTime() + delay.toNanos();
+        java.io.ByteArrayOutputStream early = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[4096];
+        try {
+            while (true) {
+                long left = (until - System.nanoTime()) / 1_000_000;
+                if (left <= 0) {
+                    break;
+                }
+                c.socket.setSoTimeout((int) Math.max(1, left));
+                int n;
+                try {
+                    n = in.read(buf);
+                } catch (java.net.SocketTimeoutException e) {
+                    break;
+                }
+                if (n < 0) {
+                    log.note("server " + c.label() + ": the client ended before the answer");
+                    return null;
+                }
+                early.write(buf, 0, n);
+                c.addEarly(buf, n);
+                log.received("server " + c.label() + " before the answer", buf, 0, n);
+                changed();
+            }
+        } finally {
+            c.socket.setSoTimeout(0);
+        }
+        return early.size() == 0 ? in
+                : new java.io.SequenceInputStream(new java.io.ByteArrayInputStream(early.toByteArray()), in);
     }
 
     private Context context(UUID user) throws SocketException {

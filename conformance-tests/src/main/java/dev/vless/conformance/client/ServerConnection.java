@@ -40,6 +40,8 @@ public final class ServerConnection {
     volatile long closedByServerNanos;
     private final ByteArrayOutputStream tcpBytes = new ByteArrayOutputStream();
     private final List<byte[]> frames = new ArrayList<>();
+    private final ByteArrayOutputStream earlyBytes = new ByteArrayOutputStream();
+    private volatile long earlyNanos;
     /** UDP-MUX: the destinations this connection has sent to (MUX-17 delivery). */
     final java.util.Set<InetSocketAddress> lastSentTo = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
@@ -169,6 +171,19 @@ public final class ServerConnection {
         }
     }
 
+    /**
+     * The bytes the client sent after its CRUMFURS or UDP-MUX request and before the server's scripted (delayed)
+     * answer; empty when none came or the answer was not delayed.
+     */
+    public synchronized byte[] earlyBytes() {
+        return earlyBytes.toByteArray();
+    }
+
+    /** When the first of {@link #earlyBytes} arrived (0 if none). */
+    public long earlyNanos() {
+        return earlyNanos;
+    }
+
     /** The payloads of the command-2 frames the client sent, in order. */
     public synchronized List<byte[]> frames() {
         return List.copyOf(frames);
@@ -236,6 +251,14 @@ public final class ServerConnection {
 
     synchronized void addTcp(byte[] b, int n) {
         tcpBytes.write(b, 0, n);
+        notifyAll();
+    }
+
+    synchronized void addEarly(byte[] b, int n) {
+        if (earlyNanos == 0) {
+            earlyNanos = System.nanoTime();
+        }
+        earlyBytes.write(b, 0, n);
         notifyAll();
     }
 
