@@ -9,7 +9,7 @@ import java.time.Duration;
  */
 public final class ServerScript {
 
-    /** The first thing a CRUMFURS (command 3) or UDP-MUX (command 5) request gets. */
+    /** The first thing a CRUMFURS (command 4) or UDP-MUX (command 5) request gets. */
     public enum Answer {
         /** The right byte: 0x14 for CRUMFURS, 0x15 for UDP-MUX. */
         ACK,
