@@ -168,9 +168,4 @@ public final class ClientConformance {
         }
         return b.build();
     }
-
-    /** How long a case waits for what it expects: the I/O timeout. */
-    static Duration wait(ClientRun run) {
-        return run.options().ioTimeout();
-    }
 }

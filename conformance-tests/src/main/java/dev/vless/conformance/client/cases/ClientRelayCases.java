@@ -141,9 +141,4 @@ public class ClientRelayCases {
                     + WireLog.hex(data) + ", and the application got " + WireLog.hex(got));
         }
     }
-
-    /** How long the cases wait. */
-    static Duration wait(ClientHarness h) {
-        return h.ioTimeout();
-    }
 }

@@ -139,9 +139,4 @@ public class ClientUdpCases {
                     + " before the declared idle time of " + idle.toMillis() + " ms");
         }
     }
-
-    /** The peer's address as the application names it. */
-    static InetSocketAddress of(UdpPeer p) {
-        return p.address();
-    }
 }

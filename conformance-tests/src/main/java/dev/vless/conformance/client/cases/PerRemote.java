@@ -88,11 +88,6 @@ final class PerRemote {
         }
     }
 
-    /** The server of {@code h}. */
-    static ScriptedServer server(ClientHarness h) {
-        return h.server();
-    }
-
     /** {@code n} bytes of a recognisable pattern. */
     static byte[] pattern(int n, int seed) {
         byte[] b = new byte[n];
