@@ -16,7 +16,7 @@ import java.util.List;
  * machine set on its own sockets: whether a socket's keepalive timer runs, and when it fires. Nothing on the wire shows
  * that until the first probe, 60 s or more away.
  */
-final class ProcNetTcp {
+public final class ProcNetTcp {
 
     /** USER_HZ: the unit of the table's timer column. */
     private static final long TICKS_PER_SECOND = 100;
@@ -28,8 +28,8 @@ final class ProcNetTcp {
      * @param timer   the kernel's timer kind: 0 none, 1 retransmit, 2 keepalive, 3 TIME_WAIT, 4 zero-window probe
      * @param whenMs  how long until it fires
      */
-    record Timer(int timer, long whenMs) {
-        boolean keepalive() {
+    public record Timer(int timer, long whenMs) {
+        public boolean keepalive() {
             return timer == 2;
         }
     }
@@ -38,7 +38,7 @@ final class ProcNetTcp {
     }
 
     /** Why the table cannot be read here, or {@code null} when it can. */
-    static String unavailableReason() {
+    public static String unavailableReason() {
         return Files.isReadable(TABLES.get(0)) ? null : "this machine has no readable /proc/net/tcp (not Linux?)";
     }
 
@@ -46,7 +46,7 @@ final class ProcNetTcp {
      * The timer of the socket whose local end is {@code local} and remote end {@code remote}, or {@code null} when no
      * such socket is in the table (a target in another network namespace, or one that closed it).
      */
-    static Timer timerOf(InetSocketAddress local, InetSocketAddress remote) throws IOException {
+    public static Timer timerOf(InetSocketAddress local, InetSocketAddress remote) throws IOException {
         for (Path table : TABLES) {
             if (!Files.isReadable(table)) {
                 continue;

@@ -56,8 +56,12 @@ public final class ClientConformance {
             if (console != null) {
                 console.println("VLESS client conformance " + ConformanceRunner.version() + " — "
                         + description + " — profile " + options.profile().name().toLowerCase(Locale.ROOT));
-                console.println("Scripted server: " + redaction.apply(server.link(run.user()))
-                        + (options.tls() ? "" : " (plaintext)"));
+                // In full: the user ID is one this run made up, and a client the user starts needs the real link.
+                console.println("Scripted server: " + server.link(run.user()) + (options.tls() ? "" : " (plaintext)"));
+                if (options.launcher() instanceof ExternalClientLauncher external) {
+                    console.println("Start the client with this link and its SOCKS5 front at " + external.socks()
+                            + "; waiting up to " + external.waitFor().toSeconds() + " s for it.");
+                }
             }
             String unchecked = preflight(run, console);
             ReportCollector collector = new ReportCollector(console, redaction).checking(Party.CLIENT);

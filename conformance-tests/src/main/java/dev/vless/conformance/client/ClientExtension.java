@@ -9,6 +9,7 @@ import static dev.vless.conformance.ConformanceExtension.TARGET_DOWN;
 import static dev.vless.conformance.ConformanceExtension.VERDICT;
 
 import dev.vless.conformance.ConformanceExtension;
+import dev.vless.conformance.RootCauses;
 import dev.vless.conformance.Verdict;
 import dev.vless.spec.SpecRule;
 import java.io.IOException;
@@ -95,8 +96,12 @@ public final class ClientExtension implements ParameterResolver, ExecutionCondit
         if (exited != null) {
             // The client died under this case: whatever the case saw, its rules failed (a client must not crash).
             ConformanceExtension.publish(context, VERDICT, Verdict.FAIL.name());
-            ConformanceExtension.publish(context, MESSAGE, "the client exited during this case: " + exited
-                    + (before != null ? "\n" + before : ""));
+            List<String> rules = new ArrayList<>();
+            for (String tag : context.getTags()) {
+                SpecRule.byId(tag).ifPresent(r -> rules.add(r.id()));
+            }
+            ConformanceExtension.publish(context, MESSAGE, RootCauses.CLIENT_DIED + " (" + exited + "), so "
+                    + String.join(", ", rules) + " failed" + (before != null ? "\n" + before : ""));
             ClientRun run = ClientRun.of(context);
             if (!run.options().launcher().restartable()) {
                 run.markDown("it exited during «" + context.getDisplayName() + "»: " + exited);

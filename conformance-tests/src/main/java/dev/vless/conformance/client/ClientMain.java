@@ -44,9 +44,10 @@ public final class ClientMain implements Callable<Integer> {
                     + " the same): cases that need a fresh client are then not applicable.")
     String socks;
 
-    @Option(names = "--udp-mode", paramLabel = "mux|per-remote", defaultValue = "mux",
-            description = "Without --client-cmd and --socks: the reference client's UDP mode. mux also checks the"
-                    + " per-remote path, where the harness's server refuses the mode and the client falls back."
+    @Option(names = "--udp-mode", paramLabel = "both|mux|per-remote", defaultValue = "both",
+            description = "Without --client-cmd and --socks: which UDP mode of the reference client to check. both"
+                    + " runs the suite twice, reports in DIR/mux and DIR/per-remote; mux also checks the per-remote"
+                    + " path, where the harness's server refuses the mode and the client falls back."
                     + " Default: ${DEFAULT-VALUE}.")
     String udpMode;
 
@@ -112,30 +113,45 @@ public final class ClientMain implements Callable<Integer> {
                     + " give one or the other");
         }
         Duration idle = udpIdle == null ? null : TargetOptions.parseDuration(udpIdle, "--udp-idle");
-        ClientLauncher launcher;
+        dev.vless.conformance.ConformanceRunner.checkReportDir(reportDir);
         if (clientCmd != null) {
-            launcher = new CommandClientLauncher(clientCmd, caOut, CommandClientLauncher.DEFAULT_READY_TIMEOUT);
-        } else if (socks != null) {
-            launcher = new ExternalClientLauncher(address(socks, "--socks"));
-        } else {
-            UdpMode mode = switch (udpMode.toLowerCase(Locale.ROOT)) {
-                case "mux" -> UdpMode.MUX;
-                case "per-remote" -> UdpMode.PER_REMOTE;
-                default -> throw new IllegalArgumentException("--udp-mode " + udpMode
-                        + ": expected mux or per-remote");
-            };
-            if (idle == null) {
-                idle = REFERENCE_IDLE;
-            }
-            launcher = new ReferenceClientLauncher(mode, idle);
+            return run(new CommandClientLauncher(clientCmd, caOut, CommandClientLauncher.DEFAULT_READY_TIMEOUT),
+                    idle, reportDir, selection);
         }
+        if (socks != null) {
+            return run(new ExternalClientLauncher(address(socks, "--socks")), idle, reportDir, selection);
+        }
+        Duration referenceIdle = idle == null ? REFERENCE_IDLE : idle;
+        switch (udpMode.toLowerCase(Locale.ROOT)) {
+            case "mux":
+                return run(new ReferenceClientLauncher(UdpMode.MUX, referenceIdle), referenceIdle, reportDir,
+                        selection);
+            case "per-remote":
+                return run(new ReferenceClientLauncher(UdpMode.PER_REMOTE, referenceIdle), referenceIdle, reportDir,
+                        selection);
+            case "both":
+                // The reference client in each of its modes, one report each; the worse exit status is the result.
+                int mux = run(new ReferenceClientLauncher(UdpMode.MUX, referenceIdle), referenceIdle,
+                        reportDir.resolve("mux"), selection);
+                System.out.println();
+                int perRemote = run(new ReferenceClientLauncher(UdpMode.PER_REMOTE, referenceIdle), referenceIdle,
+                        reportDir.resolve("per-remote"), selection);
+                System.out.println();
+                System.out.println("Reference client: UDP mode mux " + (mux == 0 ? "PASSED" : "exit status " + mux)
+                        + ", UDP mode per-remote " + (perRemote == 0 ? "PASSED" : "exit status " + perRemote));
+                return mux == 0 ? perRemote : perRemote == 0 ? mux : Math.min(mux, perRemote);
+            default:
+                throw new IllegalArgumentException("--udp-mode " + udpMode + ": expected both, mux or per-remote");
+        }
+    }
+
+    private int run(ClientLauncher launcher, Duration idle, Path dir, Selection selection) throws Exception {
         ClientOptions o = ClientOptions.defaults(launcher).withProfile(TargetOptions.parseProfile(profile))
                 .withTls(!plaintext).withListen(address(listen, "--listen"))
                 .withPeers(TargetOptions.parsePeers(peers))
                 .withIoTimeout(TargetOptions.parseDuration(ioTimeout, "--io-timeout")).withUdpIdle(idle)
-                .withPolicy(TargetOptions.parsePolicy(policy)).withReportDir(reportDir).withShowSecrets(showSecrets)
+                .withPolicy(TargetOptions.parsePolicy(policy)).withReportDir(dir).withShowSecrets(showSecrets)
                 .withCaOut(caOut);
-        dev.vless.conformance.ConformanceRunner.checkReportDir(reportDir);
         return ConformanceMain.exitStatus(ClientConformance.run(o, selection, System.out, true));
     }
 

@@ -12,17 +12,47 @@ import java.net.Socket;
  */
 public final class ExternalClientLauncher implements ClientLauncher {
 
+    /** How long the harness waits for the user to start the client with the link it printed. */
+    public static final java.time.Duration DEFAULT_WAIT = java.time.Duration.ofSeconds(120);
+
     private final InetSocketAddress socks;
+    private final java.time.Duration wait;
 
     public ExternalClientLauncher(InetSocketAddress socks) {
+        this(socks, DEFAULT_WAIT);
+    }
+
+    /** A client the user starts at {@code socks}, waited for up to {@code wait} (its link is printed first). */
+    public ExternalClientLauncher(InetSocketAddress socks, java.time.Duration wait) {
         this.socks = socks;
+        this.wait = wait;
+    }
+
+    /** Where the user's client must serve SOCKS5. */
+    public InetSocketAddress socks() {
+        return socks;
+    }
+
+    /** How long {@link #start} waits for it. */
+    public java.time.Duration waitFor() {
+        return wait;
     }
 
     @Override
     public RunningClient start(String link, InetSocketAddress ignored) throws IOException {
-        if (!accepts()) {
-            throw new IOException("nothing accepts connections at " + socks + " (start the client with the link "
-                    + "printed above and its SOCKS5 front there, or give --client-cmd)");
+        long until = System.nanoTime() + wait.toNanos();
+        while (!accepts()) {
+            if (System.nanoTime() > until) {
+                throw new IOException("nothing accepted connections at " + socks + " within " + wait.toSeconds()
+                        + " s (start the client with the link printed above and its SOCKS5 front there, or give"
+                        + " --client-cmd)");
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for the client at " + socks, e);
+            }
         }
         return new RunningClient() {
             @Override

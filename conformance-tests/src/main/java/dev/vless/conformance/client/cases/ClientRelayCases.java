@@ -4,6 +4,7 @@ package dev.vless.conformance.client.cases;
 import dev.vless.codec.VlessCommand;
 import dev.vless.conformance.ConformanceExtension;
 import dev.vless.conformance.TcpPeer;
+import dev.vless.conformance.cases.ProcNetTcp;
 import dev.vless.conformance.WireLog;
 import dev.vless.conformance.client.ClientCases;
 import dev.vless.conformance.client.ClientHarness;
@@ -106,6 +107,43 @@ public class ClientRelayCases {
         }
         if (end != -1) {
             throw new AssertionError("CLI-5: after the server's FIN the application read another byte");
+        }
+    }
+
+    @Test
+    @Tag("TCP-4")
+    @DisplayName("TCP-4 · the client's connection to the server keeps alive with an idle time of 60 s or less")
+    public void keepalive(ClientHarness h) throws Exception {
+        String unavailable = ProcNetTcp.unavailableReason();
+        if (unavailable != null) {
+            throw new TestAbortedException(ConformanceExtension.NOT_OBSERVABLE + "keepalive shows only in the first"
+                    + " probe, 60 s or more away, or in the kernel's socket table, and " + unavailable);
+        }
+        TcpPeer peer = h.tcpPeer(true);
+        Socket s = h.track(h.app().connect(peer.address().getAddress().getHostAddress(), peer.address().getPort()));
+        s.setSoTimeout((int) h.ioTimeout().toMillis());
+        s.getOutputStream().write("keepalive".getBytes(StandardCharsets.US_ASCII));
+        s.getInputStream().readNBytes(9);
+        ServerConnection c = h.server().await(x -> x.is(VlessCommand.TCP), h.ioTimeout());
+        if (c == null) {
+            throw new AssertionError("HDR-1: no request reached the server; connections: " + h.server().connections());
+        }
+        Thread.sleep(200); // the ACKs land, so that no retransmit timer stands in for the keepalive timer
+        ProcNetTcp.Timer t = ProcNetTcp.timerOf(c.client(), h.server().address());
+        if (t == null) {
+            throw new TestAbortedException(ConformanceExtension.NOT_OBSERVABLE + "the client's socket "
+                    + c.client() + " → " + h.server().address() + " is not in this machine's socket table (is the"
+                    + " client in another network namespace, a container?)");
+        }
+        h.log().note("the client's socket " + c.client() + " → " + h.server().address() + ": timer " + t.timer()
+                + ", due in " + t.whenMs() + " ms");
+        if (!t.keepalive()) {
+            throw new AssertionError("TCP-4: the client's connection to the server has no keepalive timer (timer kind "
+                    + t.timer() + " in /proc/net/tcp: keepalive is off)");
+        }
+        if (t.whenMs() > 60_000) {
+            throw new AssertionError("TCP-4: the client's first keepalive probe is due in " + t.whenMs() / 1000
+                    + " s (an idle time above 60 s)");
         }
     }
 

@@ -10,7 +10,6 @@ import dev.vless.conformance.client.ClientHarness;
 import dev.vless.conformance.client.ScriptedServer;
 import dev.vless.conformance.client.ServerConnection;
 import dev.vless.conformance.client.SocksApplication;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -44,7 +43,7 @@ public class ClientUdpCases {
 
     @Test
     @Tag("UDP-2")
-    @DisplayName("UDP-2 · empty, 40 000- and 65 000-byte datagrams cross the client whole both ways (lengths are unsigned)")
+    @DisplayName("UDP-2 · empty, 40 000- and 65 000-byte datagrams cross the client whole both ways, and a 65 535-byte frame is skipped whole (lengths are unsigned)")
     public void emptyAndLargeDatagrams(ClientHarness h) throws Exception {
         PerRemote.refuseMux(h);
         UdpPeer peer = h.udpPeer(0).echo();
@@ -53,6 +52,25 @@ public class ClientUdpCases {
         roundTrip(h, app, peer, new byte[0], "UDP-2");
         roundTrip(h, app, peer, PerRemote.pattern(40_000, 5), "UDP-2");
         roundTrip(h, app, peer, PerRemote.pattern(65_000, 6), "UDP-2");
+        // The largest frame a server may write: 65 535 bytes, more than a UDP datagram to the application can hold.
+        // The client cannot hand it over whole; it must read it as one frame and stay in step with the next.
+        ServerConnection udp = h.server().await(c -> c.is(VlessCommand.UDP) && !c.ended(), Duration.ZERO);
+        if (udp == null) {
+            return; // the datagrams went another way (UDP-MUX): the frame layout above is all there is to see
+        }
+        byte[] after = "after the 65535-byte frame".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        java.io.ByteArrayOutputStream two = new java.io.ByteArrayOutputStream();
+        two.writeBytes(ServerConnection.frame(PerRemote.pattern(65_535, 8)));
+        two.writeBytes(ServerConnection.frame(after));
+        udp.write(two.toByteArray());
+        SocksApplication.Udp.Received next = app.receive(h.ioTimeout());
+        if (next != null && next.payload().length != after.length) {
+            throw new AssertionError("CLI-4: the application got " + next.payload().length + " B of the server's"
+                    + " 65 535-byte datagram, which no UDP datagram to it can hold whole: a cut datagram is not the"
+                    + " datagram (the client should drop it)");
+        }
+        PerRemote.expectDatagram("UDP-2", "the frame after a 65 535-byte frame (the length read as unsigned, the"
+                + " big frame skipped whole)", next, peer.address(), after);
     }
 
     /**

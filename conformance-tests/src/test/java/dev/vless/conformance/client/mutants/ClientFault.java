@@ -44,5 +44,11 @@ public enum ClientFault {
     CONNECTION_PER_DATAGRAM,
 
     /** Reads the server's frame length as a signed short, so frames of 32768 bytes and more break it: breaks UDP-2. */
-    SIGNED_FRAME_LENGTH
+    SIGNED_FRAME_LENGTH,
+
+    /**
+     * Crashes on an empty UMFURS, as a client that reads the first payload byte would (a real third-party client panics
+     * on short datagrams): the process ends. Breaks UMF-5, and shows that a client dying mid-run is reported as such.
+     */
+    CRASHES_ON_EMPTY_UMFURS
 }

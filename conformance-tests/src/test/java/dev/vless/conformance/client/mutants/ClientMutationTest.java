@@ -58,7 +58,8 @@ class ClientMutationTest {
             new Row(ClientFault.CUTS_SOCKS_PAYLOAD, "udp", "CLI-4", FAIL),
             new Row(ClientFault.DROPS_EMPTY_DATAGRAMS, "udp", "UDP-2", FAIL),
             new Row(ClientFault.CONNECTION_PER_DATAGRAM, "udp", "CLI-1", WARN),
-            new Row(ClientFault.SIGNED_FRAME_LENGTH, "udp", "UDP-2", FAIL));
+            new Row(ClientFault.SIGNED_FRAME_LENGTH, "udp", "UDP-2", FAIL),
+            new Row(ClientFault.CRASHES_ON_EMPTY_UMFURS, "crumfurs", "UMF-5", FAIL));
 
     /** Loopback answers in microseconds; a broken mutant makes cases wait the whole time. */
     static final Duration IO_TIMEOUT = Duration.ofMillis(1500);

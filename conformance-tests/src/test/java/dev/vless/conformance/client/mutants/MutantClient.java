@@ -557,6 +557,13 @@ public final class MutantClient implements RunningClient {
     }
 
     private void umfurs(InetSocketAddress source, byte[] payload) {
+        if (fault == ClientFault.CRASHES_ON_EMPTY_UMFURS && payload.length == 0) {
+            exited = "crashed: index 0 out of bounds for length 0, reading an empty UMFURS from " + source;
+            log(exited);
+            // What a process that dies does: everything closes; off this thread, since close() joins it.
+            new Thread(this::close, "mutant-crash").start();
+            return;
+        }
         if (fault == ClientFault.KNOWN_SOURCE_UMFURS_DROPPED && claims.containsKey(source)) {
             log("UMFURS from " + source + " dropped: a remote already dialed");
             return;
