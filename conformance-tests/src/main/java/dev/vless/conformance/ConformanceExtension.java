@@ -35,6 +35,8 @@ public final class ConformanceExtension
     public static final String FAILED_RULE = "vless.failedRule";
     /** Rules a case is found to have broken beyond its tags (ERR-5 when the target died on bad input). */
     public static final String EXTRA_RULES = "vless.extraRules";
+    /** The finding the client mode gives the case during which the client under test exited. */
+    public static final String CLIENT_DIED = "the client exited during this case";
     /** The prefix of a skip reason that means the target was down. */
     public static final String TARGET_DOWN = "TARGET DOWN: ";
     /** A rule ID at the start of a failure message: the rule whose check produced it. */

@@ -215,7 +215,11 @@ public final class ConformanceRunner {
 
     /** The selected cases, without running them: display name and rules. */
     public static List<String> list(Selection selection) {
-        TestPlan plan = LauncherFactory.create().discover(request(selection, "none", false));
+        return describe(LauncherFactory.create().discover(request(selection, "none", false)));
+    }
+
+    /** Each case of {@code plan}: its display name and tags, as {@code --list} prints them. */
+    public static List<String> describe(TestPlan plan) {
         List<String> out = new ArrayList<>();
         for (TestIdentifier root : plan.getRoots()) {
             collect(plan, root, out);

@@ -18,8 +18,6 @@ final class RootCauses {
 
     /** The finding {@link Liveness} gives the case during which the target died. */
     static final String DIED = "the server stopped serving during this case";
-    /** The finding the client mode gives the case during which the client under test exited. */
-    public static final String CLIENT_DIED = "the client exited during this case";
 
     private RootCauses() {
     }
@@ -118,7 +116,7 @@ final class RootCauses {
     }
 
     static boolean died(Report.CaseResult c) {
-        return c.message() != null && (c.message().startsWith(DIED) || c.message().startsWith(CLIENT_DIED));
+        return c.message() != null && (c.message().startsWith(DIED) || c.message().startsWith(ConformanceExtension.CLIENT_DIED));
     }
 
     /** The rule whose check failed in a FAIL or WARN case: the one its message names, else its first rule. */

@@ -2,17 +2,13 @@
 package dev.vless.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.vless.conformance.client.ClientConformance;
 import dev.vless.conformance.client.ClientOptions;
 import dev.vless.conformance.client.V2rayClientLauncher;
 import dev.vless.spec.Profile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -40,25 +36,7 @@ class V2rayClientConformanceTest {
         actual.remove("server");
         actual.remove("classification");
         actual.put("client", "Debian v2ray 4.34.0 (VLESS v0 outbound over TLS, SOCKS5 inbound, loopback)");
-        if (Boolean.getBoolean("vless.updateExpectations")) {
-            if (Files.exists(EXPECTATIONS)) {
-                Map<?, ?> before = new ObjectMapper().readValue(EXPECTATIONS.toFile(), Map.class);
-                if (before.get("reasons") != null) {
-                    actual.put("reasons", before.get("reasons"));
-                }
-            }
-            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(EXPECTATIONS.toFile(), actual);
-            return;
-        }
-        assertThat(EXPECTATIONS).as("the reviewed expectation file (create it with -Dvless.updateExpectations=true)")
-                .exists();
-        @SuppressWarnings("unchecked")
-        Map<String, Object> expected = new ObjectMapper().readValue(EXPECTATIONS.toFile(), Map.class);
-        List<String> differences = V2rayConformanceTest.differences(expected, actual);
-        if (!differences.isEmpty()) {
-            fail("the client suite's findings on v2ray 4.34 changed (report:"
-                    + " target/vless-conformance-v2ray-client/report.md):\n" + String.join("\n", differences)
-                    + "\nIf the change is intended, review it and regenerate with -Dvless.updateExpectations=true");
-        }
+        V2rayConformanceTest.compareOrUpdate(EXPECTATIONS, actual, "the client suite's findings on v2ray 4.34",
+                "target/vless-conformance-v2ray-client/report.md");
     }
 }

@@ -57,34 +57,41 @@ class V2rayConformanceTest {
                     Policy.MUST, Path.of("target", "vless-conformance-v2ray"));
             Report report = ConformanceRunner.run(options, Selection.all(), System.out);
             Map<String, Object> actual = summary(report);
-            if (Boolean.getBoolean("vless.updateExpectations")) {
-                // The reviewer's reasons are prose, not findings: carried over, to be brought up to date by hand.
-                if (Files.exists(EXPECTATIONS)) {
-                    Map<?, ?> before = new ObjectMapper().readValue(EXPECTATIONS.toFile(), Map.class);
-                    Object reasons = before.get("reasons");
-                    if (reasons != null) {
-                        actual.put("reasons", reasons);
-                    }
-                    keepAlternatives(before, actual);
-                }
-                new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(EXPECTATIONS.toFile(), actual);
-                return;
-            }
-            assertThat(EXPECTATIONS).as("the reviewed expectation file (create it with -Dvless.updateExpectations=true)")
-                    .exists();
-            @SuppressWarnings("unchecked")
-            Map<String, Object> expected = new ObjectMapper().readValue(EXPECTATIONS.toFile(), Map.class);
-            List<String> differences = differences(expected, actual);
-            if (!differences.isEmpty()) {
-                fail("the suite's findings on v2ray 4.34 changed (report: target/vless-conformance-v2ray/report.md):\n"
-                        + String.join("\n", differences)
-                        + "\nIf the change is intended, review it and regenerate with -Dvless.updateExpectations=true");
-            }
+            compareOrUpdate(EXPECTATIONS, actual, "the suite's findings on v2ray 4.34",
+                    "target/vless-conformance-v2ray/report.md");
         } finally {
             v2ray.destroy();
             if (!v2ray.waitFor(5, TimeUnit.SECONDS)) {
                 v2ray.destroyForcibly();
             }
+        }
+    }
+
+    /**
+     * Compares {@code actual} with the reviewed expectation file, failing with every difference; or, under
+     * {@code -Dvless.updateExpectations=true}, writes it, keeping the reviewer's reasons and "PASS|FAIL" alternatives.
+     */
+    static void compareOrUpdate(Path file, Map<String, Object> actual, String what, String report) throws Exception {
+        if (Boolean.getBoolean("vless.updateExpectations")) {
+            // The reviewer's reasons are prose, not findings: carried over, to be brought up to date by hand.
+            if (Files.exists(file)) {
+                Map<?, ?> before = new ObjectMapper().readValue(file.toFile(), Map.class);
+                Object reasons = before.get("reasons");
+                if (reasons != null) {
+                    actual.put("reasons", reasons);
+                }
+                keepAlternatives(before, actual);
+            }
+            new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), actual);
+            return;
+        }
+        assertThat(file).as("the reviewed expectation file (create it with -Dvless.updateExpectations=true)").exists();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> expected = new ObjectMapper().readValue(file.toFile(), Map.class);
+        List<String> differences = differences(expected, actual);
+        if (!differences.isEmpty()) {
+            fail(what + " changed (report: " + report + "):\n" + String.join("\n", differences)
+                    + "\nIf the change is intended, review it and regenerate with -Dvless.updateExpectations=true");
         }
     }
 

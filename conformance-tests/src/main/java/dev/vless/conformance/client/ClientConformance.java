@@ -22,8 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.platform.launcher.LauncherDiscoveryRequest;
 import org.junit.platform.launcher.TagFilter;
-import org.junit.platform.launcher.TestIdentifier;
-import org.junit.platform.launcher.TestPlan;
 import org.junit.platform.launcher.core.LauncherDiscoveryRequestBuilder;
 import org.junit.platform.launcher.core.LauncherFactory;
 
@@ -144,21 +142,7 @@ public final class ClientConformance {
 
     /** The selected cases, without running them. */
     public static List<String> list(Selection selection) {
-        TestPlan plan = LauncherFactory.create().discover(request(selection, "none"));
-        List<String> out = new ArrayList<>();
-        for (TestIdentifier root : plan.getRoots()) {
-            collect(plan, root, out);
-        }
-        return out;
-    }
-
-    private static void collect(TestPlan plan, TestIdentifier id, List<String> out) {
-        if (id.isTest()) {
-            out.add(id.getDisplayName() + "  " + id.getTags().stream().map(t -> t.getName()).sorted().toList());
-        }
-        for (TestIdentifier child : plan.getChildren(id)) {
-            collect(plan, child, out);
-        }
+        return ConformanceRunner.describe(LauncherFactory.create().discover(request(selection, "none")));
     }
 
     private static LauncherDiscoveryRequest request(Selection selection, String runId) {

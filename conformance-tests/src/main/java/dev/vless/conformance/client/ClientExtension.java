@@ -9,7 +9,6 @@ import static dev.vless.conformance.ConformanceExtension.TARGET_DOWN;
 import static dev.vless.conformance.ConformanceExtension.VERDICT;
 
 import dev.vless.conformance.ConformanceExtension;
-import dev.vless.conformance.RootCauses;
 import dev.vless.conformance.Verdict;
 import dev.vless.spec.SpecRule;
 import java.io.IOException;
@@ -100,7 +99,7 @@ public final class ClientExtension implements ParameterResolver, ExecutionCondit
             for (String tag : context.getTags()) {
                 SpecRule.byId(tag).ifPresent(r -> rules.add(r.id()));
             }
-            ConformanceExtension.publish(context, MESSAGE, RootCauses.CLIENT_DIED + " (" + exited + "), so "
+            ConformanceExtension.publish(context, MESSAGE, ConformanceExtension.CLIENT_DIED + " (" + exited + "), so "
                     + String.join(", ", rules) + " failed" + (before != null ? "\n" + before : ""));
             ClientRun run = ClientRun.of(context);
             if (!run.options().launcher().restartable()) {

@@ -39,7 +39,7 @@ public final class ClientHarness implements AutoCloseable {
     ClientHarness(ClientRun run) throws IOException {
         this.run = run;
         this.server = run.server();
-        this.script = server.reset(log);
+        this.script = server.reset(log, !run.options().launcher().restartable());
     }
 
     /** The evidence of this case. */
@@ -114,6 +114,11 @@ public final class ClientHarness implements AutoCloseable {
                     + "needs two clients at once, and the harness cannot start them (give --client-cmd)");
         }
         return start(run.user2());
+    }
+
+    /** Whether each case gets a client fresh from start (else one client, the user's, runs through every case). */
+    public boolean freshClients() {
+        return run.options().launcher().restartable();
     }
 
     /** Requires a client started fresh for this case (its first UDP use, its first CRUMFURS, ...). */

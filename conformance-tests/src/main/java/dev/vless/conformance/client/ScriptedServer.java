@@ -165,10 +165,25 @@ public final class ScriptedServer implements AutoCloseable {
      * NAT contexts (their UDP sockets) are kept: an address the client learnt stays valid, as on a real server.
      */
     public ServerScript reset(WireLog caseLog) {
+        return reset(caseLog, false);
+    }
+
+    /**
+     * {@link #reset(WireLog)}, but with {@code keepOpen} the client's open CRUMFURS and UDP-MUX connections stay, with
+     * their records, and go on in the new case: a client the harness cannot restart keeps them from case to case, as
+     * it would in use (command-1 and command-2 connections are closed; a client dials them again when it needs them).
+     */
+    public ServerScript reset(WireLog caseLog, boolean keepOpen) {
         for (ServerConnection c : connections) {
-            c.close();
+            boolean longLived = c.is(VlessCommand.CRUMFURS) || c.is(VlessCommand.UDP_MUX);
+            if (keepOpen && longLived && !c.ended() && !c.closedByServer()) {
+                c.moveTo(caseLog);
+                caseLog.note("still open from an earlier case: " + c.label());
+            } else {
+                c.close();
+                connections.remove(c);
+            }
         }
-        connections.clear();
         datagrams.clear();
         this.log = caseLog;
         this.script = new ServerScript();

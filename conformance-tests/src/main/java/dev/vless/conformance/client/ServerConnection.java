@@ -26,7 +26,8 @@ public final class ServerConnection {
     final long acceptedNanos = System.nanoTime();
     final InetSocketAddress client;
     final Socket socket;
-    private final WireLog log;
+    /** The wire log of the case the connection is in now: a connection kept open across cases moves on. */
+    private volatile WireLog log;
     private final Object writeLock = new Object();
 
     volatile String tlsProtocol;
@@ -50,6 +51,10 @@ public final class ServerConnection {
         this.socket = socket;
         this.client = (InetSocketAddress) socket.getRemoteSocketAddress();
         this.log = log;
+    }
+
+    void moveTo(WireLog caseLog) {
+        this.log = caseLog;
     }
 
     /** The number of this connection in the run's order of accepts, from 1. */

@@ -32,6 +32,16 @@ class ExternalClientConformanceTest {
 
     @Test
     void aClientStartedByTheUserFromThePrintedLink() throws Exception {
+        check(0);
+    }
+
+    @Test
+    void whenTheUsersClientGoesAwayTheCasesAfterAreTargetDown() throws Exception {
+        check(2);
+    }
+
+    /** With {@code stopAfter} > 0 the "user" stops the client once that many cases have finished. */
+    private static void check(int stopAfter) throws Exception {
         InetSocketAddress socks;
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             socks = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
@@ -49,6 +59,10 @@ class ExternalClientConformanceTest {
                     line.append((char) b);
                     return;
                 }
+                if (stopAfter > 0 && line.toString().startsWith(String.format("[%3d/", stopAfter))
+                        && started.get() != null) {
+                    started.get().close();
+                }
                 Matcher m = LINK.matcher(line);
                 if (m.find() && started.get() == null) {
                     VlessClient c = VlessClient.builder().shareLink(ShareLink.parse(m.group(1))).socks(socks).build();
@@ -60,10 +74,22 @@ class ExternalClientConformanceTest {
         }, true, StandardCharsets.UTF_8);
         try {
             ClientOptions o = ClientOptions.defaults(new ExternalClientLauncher(socks, Duration.ofSeconds(20)));
-            Report report = ClientConformance.run(o, Selection.parse("header,CRF-5,CLI-2"), console, false);
+            Report report = ClientConformance.run(o, Selection.parse(stopAfter > 0 ? "header,relay" : "header,crumfurs,delivery,udp,tls"), console, false);
             String out = all.toString(StandardCharsets.UTF_8);
             assertThat(report.unchecked()).as(out).isNull();
             assertThat(started.get()).as("the client was started from the printed link").isNotNull();
+            if (stopAfter > 0) {
+                // The case that found it gone FAILs with the finding; every case after it is TARGET_DOWN.
+                assertThat(report.cases()).as(out).anySatisfy(c -> {
+                    assertThat(c.verdict()).isEqualTo(Verdict.FAIL);
+                    assertThat(c.message()).startsWith("the client exited during this case");
+                });
+                assertThat(report.cases()).as(out).anySatisfy(c -> assertThat(c.verdict())
+                        .isEqualTo(Verdict.TARGET_DOWN));
+                assertThat(report.cases()).as(out).noneSatisfy(c -> assertThat(c.verdict())
+                        .isIn(Verdict.ERROR, Verdict.BLOCKED));
+                return;
+            }
             assertThat(report.cases()).filteredOn(c -> c.rules().contains("CRF-5")).singleElement()
                     .satisfies(c -> {
                         assertThat(c.verdict()).isEqualTo(Verdict.NOT_APPLICABLE);
@@ -73,6 +99,8 @@ class ExternalClientConformanceTest {
                     .satisfies(c -> assertThat(c.verdict()).as(out).isEqualTo(Verdict.PASS));
             assertThat(report.cases()).filteredOn(c -> c.displayName().startsWith("CLI-2 · a datagram"))
                     .singleElement().satisfies(c -> assertThat(c.verdict()).as(out).isEqualTo(Verdict.PASS));
+            assertThat(report.cases()).as(out).noneSatisfy(c -> assertThat(c.verdict())
+                    .isIn(Verdict.FAIL, Verdict.ERROR, Verdict.BLOCKED, Verdict.WARN));
         } finally {
             if (started.get() != null) {
                 started.get().close();

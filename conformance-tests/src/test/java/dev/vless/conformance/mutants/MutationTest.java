@@ -168,26 +168,9 @@ class MutationTest {
         ran++;
         try (MutantServer server = MutantServer.start(row.fault(), l, row.perDestination())) {
             Run run = run(server, row.selection(), lifetime ? l : null);
-            List<String> problems = new ArrayList<>();
-            List<String> observed = new ArrayList<>();
-            for (Map.Entry<String, Verdict> e : row.expected().entrySet()) {
-                String rule = e.getKey();
-                Verdict got = run.report.rules().stream().filter(r -> r.id().equals(rule)).findFirst()
-                        .map(Report.RuleResult::verdict).orElse(Verdict.UNCOVERED);
-                boolean named = run.report.cases().stream().anyMatch(c -> (c.verdict() == Verdict.FAIL
-                        || c.verdict() == Verdict.WARN) && c.message() != null && c.message().contains(rule));
-                observed.add(rule + " " + got + (named || got != e.getValue() ? "" : " (reason does not name it)"));
-                if (got != e.getValue() || !named) {
-                    problems.add(rule + ": expected " + e.getValue() + " with a reason naming it, got " + got
-                            + (named ? "" : " (no FAIL/WARN reason names " + rule + ")"));
-                }
-            }
-            List<String> others = run.report.rules().stream().filter(r -> !row.expected().containsKey(r.id())
-                    && (r.verdict() == Verdict.FAIL || r.verdict() == Verdict.WARN)).map(r -> r.id() + " "
-                    + r.verdict()).toList();
-            String outcome = String.join(", ", observed) + (others.isEmpty() ? "" : "; also " + others)
-                    + (run.report.unchecked() == null ? "" : "; run stopped at the pre-flight: "
-                    + run.report.unchecked());
+            Caught c = Caught.judge(run.report, row.expected());
+            List<String> problems = c.problems();
+            String outcome = c.outcome();
             table.add("| " + row.fault() + " | " + row.selection() + " | " + row.expected() + " | " + outcome
                     + " | " + run.seconds() + " s |");
             System.out.println("Mutation testing: " + row.fault() + " (" + row.selection() + ", " + run.seconds()

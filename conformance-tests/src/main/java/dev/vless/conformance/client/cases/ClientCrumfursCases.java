@@ -69,6 +69,7 @@ public class ClientCrumfursCases {
     @Tag("CRF-6")
     @DisplayName("CRF-6 · a first byte other than 0x14 on CRUMFURS is a protocol error: the client closes it and sends no command 2")
     public void wrongFirstByte(ClientHarness h) throws Exception {
+        h.requireFreshClient("CRF-6 looks at a CRUMFURS the client opens in the case");
         PerRemote.refuseMux(h);
         h.script().crumfurs(ServerScript.Answer.WRONG_BYTE, Duration.ZERO).wrongByte(0x15);
         UdpPeer peer = h.udpPeer(0);
@@ -96,6 +97,7 @@ public class ClientCrumfursCases {
     @Tag("CRF-7")
     @DisplayName("CRF-7 · a closed CRUMFURS is re-opened with back-off: about 1 s, then 2 s, then 4 s")
     public void reopenWithBackoff(ClientHarness h) throws Exception {
+        h.requireFreshClient("CRF-7 closes the client's CRUMFURS and refuses it for seconds");
         UdpPeer peer = h.udpPeer(0).echo();
         PerRemote.Established e = PerRemote.establish(h, peer);
         // From now on every CRUMFURS is refused at once, so that each re-open fails and the back-off must grow.
@@ -179,6 +181,7 @@ public class ClientCrumfursCases {
     }
 
     private static void protocolError(ClientHarness h, String rule, String what, byte[] bad) throws Exception {
+        h.requireFreshClient(rule + " makes the client close its CRUMFURS");
         UdpPeer peer = h.udpPeer(0).echo();
         PerRemote.Established e = PerRemote.establish(h, peer);
         e.crumfurs().write(bad);

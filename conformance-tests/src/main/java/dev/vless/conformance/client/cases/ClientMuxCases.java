@@ -96,6 +96,7 @@ public class ClientMuxCases {
     @DisplayName("MUX-4 · no frame before 0x15 (held 1 s), and a frame in the same write as 0x15 reaches the"
             + " application with its source")
     public void noFrameBeforeAnswer(ClientHarness h) throws Exception {
+        h.requireFreshClient("MUX-4 looks at a UDP-MUX request the client sends in the case");
         UdpPeer a = h.udpPeer(0);
         UdpPeer p = h.udpPeer(1);
         byte[] fromP = bytes("MUX-4: a frame from P in the same write as 0x15");
@@ -348,6 +349,7 @@ public class ClientMuxCases {
     @Tag("MUX-24")
     @DisplayName("MUX-24 · a MUX connection the server closes is re-opened after about 1 s, then about 2 s")
     public void reopenWithBackOff(ClientHarness h) throws Exception {
+        h.requireFreshClient("MUX-24 closes the client's UDP-MUX connection");
         UdpPeer a = h.udpPeer(0);
         SocksApplication.Udp app = h.udp();
         app.send(a.address(), bytes("MUX-24: the association's datagram"));

@@ -41,6 +41,12 @@ final class PerRemote {
         app.send(peer.address(), "hello".getBytes());
         ServerConnection crumfurs = h.server().await(c -> c.is(VlessCommand.CRUMFURS) && c.answeredNanos() != 0,
                 h.ioTimeout().plusSeconds(1));
+        if (crumfurs == null && !h.freshClients() && h.server().await(c -> c.is(VlessCommand.UDP_MUX) && !c.ended(),
+                java.time.Duration.ZERO) != null) {
+            throw new org.opentest4j.TestAbortedException(dev.vless.conformance.ConformanceExtension.NOT_APPLICABLE
+                    + "the client carries UDP over UDP-MUX, and the harness cannot restart it to see its per-remote"
+                    + " path (give --client-cmd)");
+        }
         if (crumfurs == null) {
             throw new PreconditionFailed(SpecRule.CRF_5, "CRF-5: the client opened no CRUMFURS (answered 0x14) within "
                     + (h.ioTimeout().toMillis() + 1000) + " ms of the application's first datagram; connections seen: "
