@@ -54,6 +54,10 @@ public class ClientMuxCases {
     static final String MUX_7 = "MUX-7: on a MUX connection every datagram, both ways, is one frame atyp addr port(2)"
             + " len(2) payload, with exactly the datagram's payload";
     static final String MUX_8 = "MUX-8: a client's frame names the datagram's destination";
+    static final String MUX_9 = "MUX-9: a frame of length 0 is a valid empty datagram and lengths of 32768 and above"
+            + " are valid; a receiver does not treat the length as signed";
+    static final String MUX_11 = "MUX-11: a frame error (an unknown address type, a domain name or source port 0 from"
+            + " the server) closes the connection at once";
     static final String MUX_23 = "MUX-23: a client hands a datagram received in a MUX frame to the application"
             + " labelled with the frame's source";
     static final String MUX_24 = "MUX-24: a client SHOULD re-open a closed MUX connection with the back-off of CRF-7"
@@ -342,6 +346,87 @@ public class ClientMuxCases {
         }
         if (!labelled(r, source)) {
             throw Expect.violation(MUX_23, "labelled " + addr(source), "labelled " + label(r));
+        }
+    }
+
+    @Test
+    @Tag("MUX-9")
+    @Tag("CLI-4")
+    @DisplayName("MUX-9 · CLI-4 · an empty frame from the server reaches the application as an empty datagram, and a 65 535-byte"
+            + " one is skipped whole: the frame after it arrives")
+    public void emptyAndLargestServerFrames(ClientHarness h) throws Exception {
+        UdpPeer a = h.udpPeer(0);
+        SocksApplication.Udp app = h.udp();
+        byte[] toA = bytes("MUX-9: to A");
+        app.send(a.address(), toA);
+        ServerConnection mux = requireMux(h);
+        if (atPeer(a, toA, h.ioTimeout()) == null) {
+            throw Expect.blocked("MUX-7", "the application's datagram as a frame on the MUX connection",
+                    "it never reached the peer within " + h.ioTimeout().toMillis() + " ms");
+        }
+        mux.write(ServerConnection.umfurs(a.address(), new byte[0]));
+        SocksApplication.Udp.Received empty = app.receive(h.ioTimeout());
+        if (empty == null || empty.payload().length != 0) {
+            throw Expect.violation(MUX_9, "an empty datagram labelled " + addr(a.address()), empty == null
+                    ? "nothing within " + h.ioTimeout().toMillis() + " ms" : empty.payload().length + " bytes");
+        }
+        // 65 535 bytes: no UDP datagram to the application holds it; the client reads it as one frame and goes on.
+        byte[] after = bytes("MUX-9: the frame after a 65 535-byte one");
+        java.io.ByteArrayOutputStream two = new java.io.ByteArrayOutputStream();
+        two.writeBytes(ServerConnection.umfurs(a.address(), new byte[65_535]));
+        two.writeBytes(ServerConnection.umfurs(a.address(), after));
+        mux.write(two.toByteArray());
+        SocksApplication.Udp.Received next = app.receive(h.ioTimeout());
+        if (next != null && next.payload().length != after.length) {
+            throw Expect.violation("CLI-4: a client hands each datagram over whole", "the 65 535-byte datagram"
+                    + " dropped (it cannot be handed over whole), then the next one",
+                    next.payload().length + " bytes of it handed to the application");
+        }
+        if (next == null || !java.util.Arrays.equals(next.payload(), after)) {
+            throw Expect.violation(MUX_9, "the frame after the 65 535-byte frame, labelled " + addr(a.address()),
+                    next == null ? "nothing within " + h.ioTimeout().toMillis() + " ms (the length read as signed,"
+                    + " or the connection out of step?)" : WireLog.hex(next.payload()));
+        }
+    }
+
+    @Test
+    @Tag("MUX-11")
+    @DisplayName("MUX-11 · a server frame with address type 2 (a domain) closes the MUX connection; nothing reaches the"
+            + " application")
+    public void domainFromServerIsFrameError(ClientHarness h) throws Exception {
+        byte[] bad = {2, 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't', (byte) 0x9c, 0x41, 0, 3, 'b', 'a', 'd'};
+        frameError(h, "a frame with address type 2 (a domain) from the server", bad);
+    }
+
+    @Test
+    @Tag("MUX-11")
+    @DisplayName("MUX-11 · a server frame from source port 0 closes the MUX connection; nothing reaches the application")
+    public void portZeroFromServerIsFrameError(ClientHarness h) throws Exception {
+        byte[] bad = {1, 127, 0, 0, 2, 0, 0, 0, 3, 'b', 'a', 'd'};
+        frameError(h, "a frame from source port 0", bad);
+    }
+
+    private static void frameError(ClientHarness h, String what, byte[] bad) throws Exception {
+        h.requireFreshClient("MUX-11 makes the client close its UDP-MUX connection");
+        UdpPeer a = h.udpPeer(0);
+        SocksApplication.Udp app = h.udp();
+        byte[] toA = bytes("MUX-11: to A");
+        app.send(a.address(), toA);
+        ServerConnection mux = requireMux(h);
+        if (atPeer(a, toA, h.ioTimeout()) == null) {
+            throw Expect.blocked("MUX-7", "the application's datagram as a frame on the MUX connection",
+                    "it never reached the peer within " + h.ioTimeout().toMillis() + " ms");
+        }
+        mux.write(bad);
+        boolean closed = mux.awaitEnded(h.ioTimeout());
+        SocksApplication.Udp.Received r = app.receive(Duration.ofMillis(300));
+        if (r != null) {
+            throw Expect.violation(MUX_11, "nothing handed to the application", what + " (" + WireLog.hex(bad)
+                    + ") reached it as " + r.payload().length + " B labelled " + label(r));
+        }
+        if (!closed) {
+            throw Expect.violation(MUX_11, "the MUX connection closed at once", "still open "
+                    + h.ioTimeout().toMillis() + " ms after " + what + " (" + WireLog.hex(bad) + ")");
         }
     }
 
