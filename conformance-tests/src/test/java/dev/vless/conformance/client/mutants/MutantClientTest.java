@@ -176,6 +176,35 @@ class MutantClientTest {
     }
 
     @Test
+    void cleanInMuxModeCarriesEverythingOnOneMuxConnection() throws Exception {
+        MutantClient client = (MutantClient) MutantClient.launcher(ClientFault.CLEAN, MutantClient.DEFAULT_IDLE, true)
+                .start(realLink(), ANY_LOOPBACK_PORT);
+        toClose.add(client::close);
+        UdpApp app = closing(new UdpApp(client.socks()));
+        app.send(echo.address(), bytes("ping"));
+        Datagram reply = app.receive();
+        assertEquals(echo.address(), reply.source(), client.output());
+        assertEquals("ping", text(reply));
+        app.send(echo.address(), new byte[0]);
+        assertEquals(0, app.receive().payload().length);
+        byte[] big = pattern(40_000);
+        app.send(echo.address(), big);
+        assertArrayEquals(big, app.receive().payload());
+
+        // A stranger sending to the context's external address reaches the app over the MUX connection (MUX-18).
+        InetSocketAddress external = echo.lastSource;
+        try (DatagramSocket stranger = new DatagramSocket(ANY_LOOPBACK_PORT)) {
+            stranger.send(new DatagramPacket(bytes("hi"), 2, external));
+            Datagram d = app.receive();
+            assertEquals(stranger.getLocalSocketAddress(), d.source(), client.output());
+            assertEquals("hi", text(d));
+        }
+        String log = client.output();
+        assertTrue(log.contains("UDP-MUX established"), log);
+        assertTrue(!log.contains("CRUMFURS") && !log.contains("command 2"), "nothing per remote: " + log);
+    }
+
+    @Test
     void cleanRefusesWrongPin() throws Exception {
         MutantClient client = start(ClientFault.CLEAN, wrongPin(realLink()));
         assertEquals(1, socksConnectReply(client.socks(), (InetSocketAddress) tcpEcho.getLocalSocketAddress()),
