@@ -631,11 +631,14 @@ class MutantClientTest {
                 if (head[17] == 4) {
                     events.add(new Event("crumfurs", System.nanoTime()));
                     Thread.sleep(ackDelayMillis);
+                    if (!closeCrumfursAfterAck) {
+                        // Before the ack: a client that got it can have a round trip done before this thread runs on.
+                        crumfurs = s;
+                    }
                     out.write(ackByte);
                     if (closeCrumfursAfterAck) {
                         return;
                     }
-                    crumfurs = s;
                     in.transferTo(OutputStream.nullOutputStream());
                     events.add(new Event("crumfurs closed", System.nanoTime()));
                 } else if (head[17] == 2) {
