@@ -57,7 +57,7 @@ public enum ClientFault {
     /** Writes its first frame right after the UDP-MUX request, without waiting for 0x15: breaks MUX-4. */
     MUX_FRAME_BEFORE_ACK,
 
-    /** Takes a command 5 closed or answered wrongly (or not at all) for a glitch and drops the datagrams: breaks MUX-5. */
+    /** Takes command 5 closed, answered wrongly or not at all for a glitch, and drops the datagrams: breaks MUX-5. */
     MUX_NO_FALLBACK,
 
     /** Forgets a fall-back at once and asks for UDP-MUX again for the next association: breaks MUX-6 (SHOULD). */
@@ -66,7 +66,7 @@ public enum ClientFault {
     /** Hands datagrams from MUX frames to the application labelled with the VLESS server's address: breaks MUX-23. */
     MUX_SERVER_LABEL,
 
-    /** Re-opens a closed MUX connection at once, every time, instead of backing off from 1 s: breaks MUX-24 (SHOULD). */
+    /** Re-opens a closed MUX connection at once, every time, instead of after 1 s, 2 s ...: breaks MUX-24 (SHOULD). */
     MUX_NO_BACKOFF,
 
     /** Reads a server frame with address type 2 (a domain) as a datagram instead of a frame error: breaks MUX-11. */

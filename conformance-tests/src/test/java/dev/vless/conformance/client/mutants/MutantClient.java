@@ -155,7 +155,8 @@ public final class MutantClient implements RunningClient {
         long sweep = Math.max(100, Math.min(5_000, idleMillis / 4));
         timer.scheduleAtFixedRate(this::closeIdleFlows, sweep, sweep, TimeUnit.MILLISECONDS);
         spawn("mutant-accept", this::acceptLoop);
-        log("started (" + fault + (this.mux ? ", UDP-MUX mode" : "") + "), SOCKS5 on " + front.getLocalSocketAddress() + ", server " + server);
+        log("started (" + fault + (this.mux ? ", UDP-MUX mode" : "") + "), SOCKS5 on " + front.getLocalSocketAddress()
+                + ", server " + server);
     }
 
     /** A launcher for clients with {@code fault} and the default idle time of 60 s. */
@@ -944,7 +945,7 @@ public final class MutantClient implements RunningClient {
             }
         }
 
-        /** Reads server frames (the UMFURS layout) until the connection ends or a frame error (MUX-11), then re-opens. */
+        /** Reads server frames (the UMFURS layout) until the connection ends or a frame error (MUX-11); re-opens. */
         void readFrames() {
             try {
                 while (true) {

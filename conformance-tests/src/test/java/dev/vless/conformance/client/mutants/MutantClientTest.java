@@ -245,6 +245,26 @@ class MutantClientTest {
     }
 
     @Test
+    void cleanInMuxModeFallsBackWhenCommand5IsClosedAndDoesNotAskAgain() throws Exception {
+        FakeServer fake = closing(new FakeServer()); // closes command 5 without a byte, like a server without it
+        MutantClient client = (MutantClient) MutantClient.launcher(ClientFault.CLEAN, MutantClient.DEFAULT_IDLE, true)
+                .start(fake.link(), ANY_LOOPBACK_PORT);
+        toClose.add(client::close);
+        InetSocketAddress remote = new InetSocketAddress("127.0.0.1", 4000);
+        UdpApp app = closing(new UdpApp(client.socks()));
+        app.send(remote, bytes("queued"));
+        assertEquals("queued", text(app.receive()), "the datagram queued for 0x15 goes per remote");
+        UdpApp second = closing(new UdpApp(client.socks()));
+        second.send(remote, bytes("again"));
+        assertEquals("again", text(second.receive()));
+        List<String> kinds = new ArrayList<>();
+        for (Event e; (e = fake.events.poll(200, TimeUnit.MILLISECONDS)) != null; ) {
+            kinds.add(e.kind());
+        }
+        assertEquals(List.of("command 5", "crumfurs", "udp"), kinds, client.output());
+    }
+
+    @Test
     void cleanClosesCrumfursOnADomainOrPortZeroSource() throws Exception {
         byte[] domain = {2, 9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't', 0x0f, (byte) 0xa0, 0, 1, 'x'};
         byte[] portZero = {1, 127, 0, 0, 2, 0, 0, 0, 1, 'x'};
@@ -641,7 +661,9 @@ class MutantClientTest {
                     }
                     in.transferTo(OutputStream.nullOutputStream());
                     events.add(new Event("crumfurs closed", System.nanoTime()));
-                } else if (head[17] == 2) {
+                } else if (head[17] != 2) {
+                    events.add(new Event("command " + head[17], System.nanoTime())); // closed without a byte
+                } else {
                     in.readUnsignedShort();
                     int type = in.readUnsignedByte();
                     in.readNBytes(type == 1 ? 4 : type == 3 ? 16 : in.readUnsignedByte());
