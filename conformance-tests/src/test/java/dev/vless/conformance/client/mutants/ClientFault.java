@@ -7,7 +7,7 @@ package dev.vless.conformance.client.mutants;
  */
 public enum ClientFault {
 
-    /** No fault: a correct v1 client in the per-remote UDP mode. */
+    /** No fault: a correct v1 client, in the per-remote UDP mode or (if launched so) the UDP-MUX mode. */
     CLEAN,
 
     /**
@@ -50,5 +50,30 @@ public enum ClientFault {
      * Crashes on an empty UMFURS, as a client that reads the first payload byte would (a real third-party client panics
      * on short datagrams): the process ends. Breaks UMF-5, and shows that a client dying mid-run is reported as such.
      */
-    CRASHES_ON_EMPTY_UMFURS
+    CRASHES_ON_EMPTY_UMFURS,
+
+    // UDP-MUX faults: each puts the client in its UDP-MUX mode (command 5 first, per remote only as the fall-back).
+
+    /** Writes its first frame right after the UDP-MUX request, without waiting for 0x15: breaks MUX-4. */
+    MUX_FRAME_BEFORE_ACK,
+
+    /** Takes command 5 closed, answered wrongly or not at all for a glitch, and drops the datagrams: breaks MUX-5. */
+    MUX_NO_FALLBACK,
+
+    /** Forgets a fall-back at once and asks for UDP-MUX again for the next association: breaks MUX-6 (SHOULD). */
+    MUX_ASKS_AGAIN,
+
+    /** Hands datagrams from MUX frames to the application labelled with the VLESS server's address: breaks MUX-23. */
+    MUX_SERVER_LABEL,
+
+    /** Re-opens a closed MUX connection at once, every time, instead of after 1 s, 2 s ...: breaks MUX-24 (SHOULD). */
+    MUX_NO_BACKOFF,
+
+    /** Reads a server frame with address type 2 (a domain) as a datagram instead of a frame error: breaks MUX-11. */
+    MUX_DOMAIN_ACCEPTED;
+
+    /** Whether the fault is about UDP-MUX, and so needs the client in its UDP-MUX mode. */
+    public boolean mux() {
+        return name().startsWith("MUX_");
+    }
 }

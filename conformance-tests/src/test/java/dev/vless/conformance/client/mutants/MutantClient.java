@@ -61,6 +61,12 @@ import jdk.net.ExtendedSocketOptions;
  * their UMFURS source (CLI-2). A closed CRUMFURS is re-opened after 1 s, 2 s, 4 s ... 60 s (CRF-7). TLS is checked
  * against the link's {@code pcs} pin, or the JDK's trusted CAs and the server name without one (TLS-3).
  *
+ * <p>In its UDP-MUX mode (§23) it opens one command-5 connection on the first UDP need instead, waits up to 5 s for
+ * 0x15 (MUX-4) and carries every datagram of every association as a frame on it; frames from the server go to the
+ * association that last sent to their source, else the last sender (MUX-23). End of stream, another byte or no answer
+ * mean the mode is unavailable: the datagrams go per remote, and the mode is not asked for again for 10 minutes
+ * (MUX-5, MUX-6). A MUX connection closed after 0x15 is re-opened with the back-off of CRUMFURS (MUX-24).
+ *
  * <p>It only ever connects to loopback addresses: every dial checks that, so no fault can send traffic elsewhere.
  */
 public final class MutantClient implements RunningClient {
@@ -76,6 +82,12 @@ public final class MutantClient implements RunningClient {
     private static final int CMD_TCP = 1;
     private static final int CMD_UDP = 2;
     private static final int CMD_CRUMFURS = 4;
+    private static final int CMD_UDP_MUX = 5;
+    private static final int MUX_ESTABLISHED = 0x15;
+    /** MUX-6: how long the per-remote path is kept after UDP-MUX was found unavailable. */
+    private static final long MUX_MEMORY_NANOS = TimeUnit.MINUTES.toNanos(10);
+    /** Datagrams held while a MUX connection is (re-)opened; beyond that they are dropped, as by a full buffer. */
+    private static final int MUX_QUEUE_LIMIT = 256;
 
     private final ClientFault fault;
     private final ShareLink link;
@@ -108,8 +120,26 @@ public final class MutantClient implements RunningClient {
     private final Map<InetSocketAddress, Association> claims = new ConcurrentHashMap<>();
     private volatile Association lastSender;
 
-    private MutantClient(ClientFault fault, ShareLink link, InetSocketAddress socks, Duration idle) throws IOException {
+    // UDP-MUX state, guarded by muxLock.
+    private final boolean mux;
+    private final Object muxLock = new Object();
+    /** Where frames go now: an acknowledged connection (with MUX_FRAME_BEFORE_ACK, one just requested). */
+    private MuxConnection muxConnection;
+    /** A MUX connection is being opened, or waits to be re-opened: datagrams queue meanwhile. */
+    private boolean muxPending;
+    private final ArrayDeque<Queued> muxQueue = new ArrayDeque<>();
+    /** When UDP-MUX was last found unavailable (System.nanoTime), or 0: the per-remote path until 10 min later. */
+    private long muxUnavailableAt;
+    private long muxEstablishedAt;
+    private long muxNextDelayMillis = MIN_BACKOFF_MILLIS;
+
+    private record Queued(Association from, InetSocketAddress dest, byte[] payload) {
+    }
+
+    private MutantClient(ClientFault fault, ShareLink link, InetSocketAddress socks, Duration idle, boolean mux)
+            throws IOException {
         this.fault = fault;
+        this.mux = mux || fault.mux();
         this.link = link;
         this.server = link.address();
         this.idleMillis = idle.toMillis();
@@ -125,7 +155,8 @@ public final class MutantClient implements RunningClient {
         long sweep = Math.max(100, Math.min(5_000, idleMillis / 4));
         timer.scheduleAtFixedRate(this::closeIdleFlows, sweep, sweep, TimeUnit.MILLISECONDS);
         spawn("mutant-accept", this::acceptLoop);
-        log("started (" + fault + "), SOCKS5 on " + front.getLocalSocketAddress() + ", server " + server);
+        log("started (" + fault + (this.mux ? ", UDP-MUX mode" : "") + "), SOCKS5 on " + front.getLocalSocketAddress()
+                + ", server " + server);
     }
 
     /** A launcher for clients with {@code fault} and the default idle time of 60 s. */
@@ -135,29 +166,43 @@ public final class MutantClient implements RunningClient {
 
     /** A launcher for clients with {@code fault} that close command-2 connections idle for {@code idle}. */
     public static ClientLauncher launcher(ClientFault fault, Duration idle) {
+        return launcher(fault, idle, false);
+    }
+
+    /**
+     * A launcher for clients with {@code fault}, in the UDP-MUX mode if {@code mux} (a MUX fault implies it), else
+     * per remote; command-2 connections idle for {@code idle} are closed.
+     */
+    public static ClientLauncher launcher(ClientFault fault, Duration idle, boolean mux) {
         return new ClientLauncher() {
             @Override
             public RunningClient start(String link, InetSocketAddress socks) throws IOException {
-                return MutantClient.start(fault, link, socks, idle);
+                return MutantClient.start(fault, link, socks, idle, mux);
             }
 
             @Override
             public String description() {
-                return "mutant client (" + fault + ")";
+                return "mutant client (" + fault + (mux || fault.mux() ? ", UDP-MUX" : "") + ")";
             }
         };
     }
 
-    /** Starts a client; it accepts SOCKS5 connections when this returns. */
+    /** Starts a client in the per-remote UDP mode (unless {@code fault} is a MUX fault). */
     public static MutantClient start(ClientFault fault, String link, InetSocketAddress socks, Duration idle)
             throws IOException {
+        return start(fault, link, socks, idle, false);
+    }
+
+    /** Starts a client; it accepts SOCKS5 connections when this returns. */
+    public static MutantClient start(ClientFault fault, String link, InetSocketAddress socks, Duration idle,
+            boolean mux) throws IOException {
         ShareLink parsed;
         try {
             parsed = ShareLink.parse(link);
         } catch (IllegalArgumentException e) {
             throw new IOException("bad link: " + e.getMessage(), e);
         }
-        return new MutantClient(fault, parsed, socks, idle);
+        return new MutantClient(fault, parsed, socks, idle, mux);
     }
 
     public ClientFault fault() {
@@ -358,6 +403,8 @@ public final class MutantClient implements RunningClient {
         /** Where the application's datagrams come from: replies go there. */
         volatile InetSocketAddress application;
         volatile boolean ended;
+        /** Whether the application sent anything yet: its first datagram is a new UDP need (MUX_ASKS_AGAIN). */
+        volatile boolean sentAny;
 
         Association(InetAddress clientIp, DatagramSocket socket) {
             this.clientIp = clientIp;
@@ -431,6 +478,16 @@ public final class MutantClient implements RunningClient {
     /** Sends one datagram of the application to {@code dest}. */
     private void send(Association from, InetSocketAddress dest, byte[] payload) {
         lastSender = from;
+        boolean newAssociation = !from.sentAny;
+        from.sentAny = true;
+        if (mux && sendMux(from, dest, payload, newAssociation)) {
+            return;
+        }
+        sendPerRemote(from, dest, payload);
+    }
+
+    /** The per-remote path: CRUMFURS first (CRF-5), then the command-2 connection to {@code dest}. */
+    private void sendPerRemote(Association from, InetSocketAddress dest, byte[] payload) {
         if (!mayOpenCommand2(dest)) {
             log("datagram to " + dest + " dropped: no CRUMFURS acknowledged yet (CRF-5)");
             return;
@@ -484,7 +541,7 @@ public final class MutantClient implements RunningClient {
         Socket s = null;
         try {
             s = dial(to);
-            s.getOutputStream().write(crumfursRequest());
+            s.getOutputStream().write(shortRequest(CMD_CRUMFURS));
             s.getOutputStream().flush();
             DataInputStream in = new DataInputStream(new BufferedInputStream(s.getInputStream()));
             if (fault != ClientFault.NO_ACK_WAIT) {
@@ -694,6 +751,242 @@ public final class MutantClient implements RunningClient {
         }
     }
 
+    // ---- UDP-MUX (§23) -------------------------------------------------------------------------------------------
+
+    /**
+     * Carries a datagram over UDP-MUX, opening the connection on the first need and queueing while it opens; false
+     * when the mode is known to be unavailable and the datagram goes per remote (MUX-6).
+     */
+    private boolean sendMux(Association from, InetSocketAddress dest, byte[] payload, boolean newAssociation) {
+        MuxConnection c;
+        synchronized (muxLock) {
+            c = muxConnection;
+            if (c == null) {
+                if (!muxPending) {
+                    if (muxUnavailableAt != 0) {
+                        boolean remembered = System.nanoTime() - muxUnavailableAt < MUX_MEMORY_NANOS;
+                        // MUX_ASKS_AGAIN's bug: a new association is taken for a reason to try the mode again.
+                        if (remembered && !(fault == ClientFault.MUX_ASKS_AGAIN && newAssociation)) {
+                            return false;
+                        }
+                        muxUnavailableAt = 0;
+                    }
+                    muxPending = true;
+                    spawn("mutant-mux-open", this::openMux);
+                }
+                if (muxQueue.size() < MUX_QUEUE_LIMIT) {
+                    muxQueue.add(new Queued(from, dest, payload));
+                } else {
+                    log("datagram to " + dest + " dropped: " + MUX_QUEUE_LIMIT + " wait for the MUX connection");
+                }
+                return true;
+            }
+        }
+        claims.put(dest, from);
+        c.send(dest, payload);
+        return true;
+    }
+
+    /** Opens a MUX connection (MUX-1), waits up to 5 s for 0x15 (MUX-4, MUX-5), then reads its frames. */
+    private void openMux() {
+        if (closed) {
+            return;
+        }
+        Socket s;
+        try {
+            s = dial(server);
+        } catch (IOException e) {
+            // No connection at all says nothing about the mode: try again later, as for a closed one.
+            log("UDP-MUX to " + server + ": " + e);
+            scheduleMuxReopen();
+            return;
+        }
+        MuxConnection c;
+        try {
+            c = new MuxConnection(s);
+            c.out.write(shortRequest(CMD_UDP_MUX));
+            c.out.flush();
+            if (fault == ClientFault.MUX_FRAME_BEFORE_ACK) {
+                muxReady(c); // the bug: queued and new datagrams go out as frames before the answer
+            }
+            s.setSoTimeout(ACK_TIMEOUT_MILLIS);
+            int first = c.in.read();
+            if (first != MUX_ESTABLISHED) {
+                throw new ProtocolException((first < 0 ? "end of stream" : String.format("first byte 0x%02x", first))
+                        + " instead of 0x15");
+            }
+            s.setSoTimeout(0);
+        } catch (IOException e) {
+            // A SocketTimeoutException too: no answer within the 5 s of MUX-5.
+            quietly(s);
+            muxUnavailable(e);
+            return;
+        }
+        if (fault != ClientFault.MUX_FRAME_BEFORE_ACK) {
+            muxReady(c);
+        }
+        log("UDP-MUX established");
+        c.readFrames();
+    }
+
+    /** Makes {@code c} the connection frames go to, and sends the queued datagrams on it first, in order. */
+    private void muxReady(MuxConnection c) {
+        synchronized (c) { // a datagram that finds c in muxConnection waits until the queue is out
+            List<Queued> queued;
+            synchronized (muxLock) {
+                muxConnection = c;
+                muxPending = false;
+                muxEstablishedAt = System.nanoTime();
+                queued = List.copyOf(muxQueue);
+                muxQueue.clear();
+            }
+            for (Queued q : queued) {
+                claims.put(q.dest(), q.from());
+                c.send(q.dest(), q.payload());
+            }
+        }
+    }
+
+    /** MUX-5: the mode is unavailable; the queued datagrams go per remote, and so does everything for 10 minutes. */
+    private void muxUnavailable(IOException why) {
+        List<Queued> queued;
+        synchronized (muxLock) {
+            muxConnection = null;
+            queued = List.copyOf(muxQueue);
+            muxQueue.clear();
+            if (fault != ClientFault.MUX_NO_FALLBACK) {
+                muxPending = false;
+                muxUnavailableAt = System.nanoTime();
+            }
+        }
+        if (fault == ClientFault.MUX_NO_FALLBACK) {
+            log("UDP-MUX failed (" + why + "): " + queued.size() + " datagrams dropped; it will be tried again");
+            scheduleMuxReopen();
+            return;
+        }
+        log("UDP-MUX unavailable (" + why + "): per remote from now on (MUX-5, MUX-6)");
+        for (Queued q : queued) {
+            sendPerRemote(q.from(), q.dest(), q.payload());
+        }
+    }
+
+    /** MUX-24: the next attempt after 1 s, 2 s, 4 s ... 60 s, like CRUMFURS (CRF-7); datagrams queue meanwhile. */
+    private void scheduleMuxReopen() {
+        long delay;
+        synchronized (muxLock) {
+            muxConnection = null;
+            muxPending = true;
+            long upFor = System.nanoTime() - muxEstablishedAt;
+            if (muxEstablishedAt != 0 && upFor >= TimeUnit.MILLISECONDS.toNanos(MAX_BACKOFF_MILLIS)) {
+                muxNextDelayMillis = MIN_BACKOFF_MILLIS;
+            }
+            muxEstablishedAt = 0;
+            delay = fault == ClientFault.MUX_NO_BACKOFF ? NO_BACKOFF_MILLIS : muxNextDelayMillis;
+            muxNextDelayMillis = Math.min(muxNextDelayMillis * 2, MAX_BACKOFF_MILLIS);
+        }
+        if (closed) {
+            return;
+        }
+        log("UDP-MUX re-opens in " + delay + " ms");
+        try {
+            timer.schedule(() -> spawn("mutant-mux-open", this::openMux), delay, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // closing
+        }
+    }
+
+    /** A datagram from a server frame: to the association that last sent to its source, else the last sender. */
+    private void muxDatagram(InetSocketAddress source, byte[] payload) {
+        Association to = claims.get(source);
+        if (to == null || to.ended) {
+            to = lastSender;
+        }
+        if (to != null) {
+            to.deliver(fault == ClientFault.MUX_SERVER_LABEL ? server : source, payload);
+        }
+    }
+
+    /** One UDP-MUX connection: frames out (MUX-7, MUX-8), frames in until it ends. */
+    private final class MuxConnection {
+        final Socket socket;
+        final OutputStream out;
+        final DataInputStream in;
+
+        MuxConnection(Socket socket) throws IOException {
+            this.socket = socket;
+            this.out = socket.getOutputStream();
+            // The same buffered stream reads 0x15 and the frames: bytes that came with 0x15 are frames (MUX-4).
+            this.in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
+        }
+
+        /** One datagram, one frame: atyp, address, port, length, payload (atyp 2 for a name the app gave). */
+        synchronized void send(InetSocketAddress dest, byte[] payload) {
+            ByteArrayOutputStream b = new ByteArrayOutputStream(payload.length + 24);
+            if (dest.isUnresolved()) {
+                byte[] name = dest.getHostString().getBytes(StandardCharsets.US_ASCII);
+                b.write(2);
+                b.write(name.length);
+                b.writeBytes(name);
+            } else {
+                b.write(dest.getAddress() instanceof Inet4Address ? 1 : 3);
+                b.writeBytes(dest.getAddress().getAddress());
+            }
+            b.write(dest.getPort() >> 8);
+            b.write(dest.getPort());
+            b.write(payload.length >> 8);
+            b.write(payload.length);
+            b.writeBytes(payload);
+            try {
+                b.writeTo(out);
+                out.flush();
+            } catch (IOException e) {
+                log("UDP-MUX frame to " + dest + ": " + e);
+                quietly(socket); // the reader sees the close and re-opens
+            }
+        }
+
+        /** Reads server frames (the UMFURS layout) until the connection ends or a frame error (MUX-11); re-opens. */
+        void readFrames() {
+            try {
+                while (true) {
+                    int type = in.readUnsignedByte();
+                    InetSocketAddress source;
+                    int port;
+                    if (type == 1 || type == 3) {
+                        byte[] ip = new byte[type == 1 ? 4 : 16];
+                        in.readFully(ip);
+                        port = in.readUnsignedShort();
+                        source = VlessAddress.canonical(new InetSocketAddress(InetAddress.getByAddress(ip), port));
+                    } else if (type == 2 && fault == ClientFault.MUX_DOMAIN_ACCEPTED) {
+                        byte[] name = new byte[in.readUnsignedByte()];
+                        in.readFully(name);
+                        port = in.readUnsignedShort();
+                        String host = new String(name, StandardCharsets.US_ASCII);
+                        // "Resolved" without DNS: a mutant sends nothing off loopback, a lookup included.
+                        source = host.equalsIgnoreCase("localhost")
+                                ? new InetSocketAddress(InetAddress.getByAddress(new byte[] {127, 0, 0, 1}), port)
+                                : InetSocketAddress.createUnresolved(host, port);
+                    } else {
+                        throw new ProtocolException("frame with address type " + type + " from the server (MUX-11)");
+                    }
+                    if (port == 0) {
+                        throw new ProtocolException("frame from source port 0 (MUX-11)");
+                    }
+                    byte[] payload = new byte[in.readUnsignedShort()];
+                    in.readFully(payload);
+                    muxDatagram(source, payload);
+                }
+            } catch (IOException e) {
+                log("UDP-MUX closed: " + e);
+            } finally {
+                quietly(socket);
+                if (!closed) {
+                    scheduleMuxReopen();
+                }
+            }
+        }
+    }
+
     // ---- VLESS connections -------------------------------------------------------------------------------------
 
     /** A v1 request (HDR-1): version, user ID, command, port, address (VLESS types: 1 IPv4, 2 domain, 3 IPv6). */
@@ -716,12 +1009,12 @@ public final class MutantClient implements RunningClient {
         return b.toByteArray();
     }
 
-    /** The CRUMFURS request: 01, user ID, 04; 18 bytes and nothing after (HDR-9). */
-    private byte[] crumfursRequest() {
+    /** A CRUMFURS or UDP-MUX request: 01, user ID, command; 18 bytes and nothing after (HDR-9, MUX-1). */
+    private byte[] shortRequest(int command) {
         ByteArrayOutputStream b = new ByteArrayOutputStream(18);
         b.write(1);
         b.writeBytes(uuid(link.user()));
-        b.write(CMD_CRUMFURS);
+        b.write(command);
         return b.toByteArray();
     }
 

@@ -176,6 +176,35 @@ class MutantClientTest {
     }
 
     @Test
+    void cleanInMuxModeCarriesEverythingOnOneMuxConnection() throws Exception {
+        MutantClient client = (MutantClient) MutantClient.launcher(ClientFault.CLEAN, MutantClient.DEFAULT_IDLE, true)
+                .start(realLink(), ANY_LOOPBACK_PORT);
+        toClose.add(client::close);
+        UdpApp app = closing(new UdpApp(client.socks()));
+        app.send(echo.address(), bytes("ping"));
+        Datagram reply = app.receive();
+        assertEquals(echo.address(), reply.source(), client.output());
+        assertEquals("ping", text(reply));
+        app.send(echo.address(), new byte[0]);
+        assertEquals(0, app.receive().payload().length);
+        byte[] big = pattern(40_000);
+        app.send(echo.address(), big);
+        assertArrayEquals(big, app.receive().payload());
+
+        // A stranger sending to the context's external address reaches the app over the MUX connection (MUX-18).
+        InetSocketAddress external = echo.lastSource;
+        try (DatagramSocket stranger = new DatagramSocket(ANY_LOOPBACK_PORT)) {
+            stranger.send(new DatagramPacket(bytes("hi"), 2, external));
+            Datagram d = app.receive();
+            assertEquals(stranger.getLocalSocketAddress(), d.source(), client.output());
+            assertEquals("hi", text(d));
+        }
+        String log = client.output();
+        assertTrue(log.contains("UDP-MUX established"), log);
+        assertTrue(!log.contains("CRUMFURS") && !log.contains("command 2"), "nothing per remote: " + log);
+    }
+
+    @Test
     void cleanRefusesWrongPin() throws Exception {
         MutantClient client = start(ClientFault.CLEAN, wrongPin(realLink()));
         assertEquals(1, socksConnectReply(client.socks(), (InetSocketAddress) tcpEcho.getLocalSocketAddress()),
@@ -213,6 +242,26 @@ class MutantClientTest {
         assertTrue(udp.nanos() - crumfurs.nanos() >= TimeUnit.MILLISECONDS.toNanos(300),
                 "command 2 came only after the 0x14 held back for 300 ms");
         assertNull(fake.events.poll(200, TimeUnit.MILLISECONDS), "one command-2 connection for the remote");
+    }
+
+    @Test
+    void cleanInMuxModeFallsBackWhenCommand5IsClosedAndDoesNotAskAgain() throws Exception {
+        FakeServer fake = closing(new FakeServer()); // closes command 5 without a byte, like a server without it
+        MutantClient client = (MutantClient) MutantClient.launcher(ClientFault.CLEAN, MutantClient.DEFAULT_IDLE, true)
+                .start(fake.link(), ANY_LOOPBACK_PORT);
+        toClose.add(client::close);
+        InetSocketAddress remote = new InetSocketAddress("127.0.0.1", 4000);
+        UdpApp app = closing(new UdpApp(client.socks()));
+        app.send(remote, bytes("queued"));
+        assertEquals("queued", text(app.receive()), "the datagram queued for 0x15 goes per remote");
+        UdpApp second = closing(new UdpApp(client.socks()));
+        second.send(remote, bytes("again"));
+        assertEquals("again", text(second.receive()));
+        List<String> kinds = new ArrayList<>();
+        for (Event e; (e = fake.events.poll(200, TimeUnit.MILLISECONDS)) != null; ) {
+            kinds.add(e.kind());
+        }
+        assertEquals(List.of("command 5", "crumfurs", "udp"), kinds, client.output());
     }
 
     @Test
@@ -602,14 +651,19 @@ class MutantClientTest {
                 if (head[17] == 4) {
                     events.add(new Event("crumfurs", System.nanoTime()));
                     Thread.sleep(ackDelayMillis);
+                    if (!closeCrumfursAfterAck) {
+                        // Before the ack: a client that got it can have a round trip done before this thread runs on.
+                        crumfurs = s;
+                    }
                     out.write(ackByte);
                     if (closeCrumfursAfterAck) {
                         return;
                     }
-                    crumfurs = s;
                     in.transferTo(OutputStream.nullOutputStream());
                     events.add(new Event("crumfurs closed", System.nanoTime()));
-                } else if (head[17] == 2) {
+                } else if (head[17] != 2) {
+                    events.add(new Event("command " + head[17], System.nanoTime())); // closed without a byte
+                } else {
                     in.readUnsignedShort();
                     int type = in.readUnsignedByte();
                     in.readNBytes(type == 1 ? 4 : type == 3 ? 16 : in.readUnsignedByte());
