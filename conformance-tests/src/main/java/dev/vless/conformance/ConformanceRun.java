@@ -176,6 +176,11 @@ final class ConformanceRun implements ExtensionContext.Store.CloseableResource, 
                     .udpLifetime(lifetime)
                     .allowShortLifetimeForTesting()
                     .destinations(DestinationFilter.allowingLoopback())
+                    // The cases spread over many contexts of the two users (fresh client IPs for the NAT
+                    // classification, the MUX group, the lifetime and limit cases side by side), each kept for a
+                    // lifetime after its last use: the default cap of 8 a user was met at times under load, and
+                    // refused a lifetime case its context (BLOCKED). No case is about this cap.
+                    .maxContextsPerUser(64)
                     .build()
                     .start()
                     .get();
