@@ -263,7 +263,7 @@ public final class ConformanceExtension
     }
 
     /** The spec rules a case is tagged with. */
-    static List<SpecRule> rules(ExtensionContext context) {
+    public static List<SpecRule> rules(ExtensionContext context) {
         List<SpecRule> out = new ArrayList<>();
         for (String tag : context.getTags()) {
             SpecRule.byId(tag).ifPresent(out::add);

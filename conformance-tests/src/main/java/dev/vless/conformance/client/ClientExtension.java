@@ -13,7 +13,6 @@ import dev.vless.conformance.Verdict;
 import dev.vless.spec.SpecRule;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -42,10 +41,7 @@ public final class ClientExtension implements ParameterResolver, ExecutionCondit
             return ConditionEvaluationResult.enabled("class");
         }
         ClientRun run = ClientRun.of(context);
-        List<SpecRule> rules = new ArrayList<>();
-        for (String tag : context.getTags()) {
-            SpecRule.byId(tag).ifPresent(rules::add);
-        }
+        List<SpecRule> rules = ConformanceExtension.rules(context);
         if (!rules.isEmpty() && rules.stream().noneMatch(r -> r.appliesTo(run.options().profile()))) {
             return ConditionEvaluationResult.disabled(NOT_APPLICABLE + "rules " + rules + " are not part of profile "
                     + run.options().profile().name().toLowerCase(Locale.ROOT));
@@ -95,10 +91,7 @@ public final class ClientExtension implements ParameterResolver, ExecutionCondit
         if (exited != null) {
             // The client died under this case: whatever the case saw, its rules failed (a client must not crash).
             ConformanceExtension.publish(context, VERDICT, Verdict.FAIL.name());
-            List<String> rules = new ArrayList<>();
-            for (String tag : context.getTags()) {
-                SpecRule.byId(tag).ifPresent(r -> rules.add(r.id()));
-            }
+            List<String> rules = ConformanceExtension.rules(context).stream().map(SpecRule::id).toList();
             ConformanceExtension.publish(context, MESSAGE, ConformanceExtension.CLIENT_DIED + " (" + exited + "), so "
                     + String.join(", ", rules) + " failed" + (before != null ? "\n" + before : ""));
             ClientRun run = ClientRun.of(context);

@@ -207,39 +207,29 @@ public final class ScriptedServer implements AutoCloseable {
 
     /** The first connection (in accept order) that matches, waiting up to {@code timeout}; {@code null} if none. */
     public ServerConnection await(Predicate<ServerConnection> p, Duration timeout) throws InterruptedException {
-        long until = System.nanoTime() + timeout.toNanos();
-        synchronized (this) {
-            while (true) {
-                for (ServerConnection c : connections) {
-                    if (p.test(c)) {
-                        return c;
-                    }
-                }
-                long left = until - System.nanoTime();
-                if (left <= 0) {
-                    return null;
-                }
-                wait(Math.max(1, Math.min(50, left / 1_000_000)));
-            }
-        }
+        return awaitFirst(connections, p, timeout);
     }
 
     /** The first datagram (in order) that matches, waiting up to {@code timeout}; {@code null} if none. */
     public ClientDatagram awaitDatagram(Predicate<ClientDatagram> p, Duration timeout) throws InterruptedException {
+        return awaitFirst(datagrams, p, timeout);
+    }
+
+    /** The first of {@code records} that matches, looked for again on every change, until {@code timeout}. */
+    private synchronized <T> T awaitFirst(List<T> records, Predicate<T> p, Duration timeout)
+            throws InterruptedException {
         long until = System.nanoTime() + timeout.toNanos();
-        synchronized (this) {
-            while (true) {
-                for (ClientDatagram d : datagrams) {
-                    if (p.test(d)) {
-                        return d;
-                    }
+        while (true) {
+            for (T r : records) {
+                if (p.test(r)) {
+                    return r;
                 }
-                long left = until - System.nanoTime();
-                if (left <= 0) {
-                    return null;
-                }
-                wait(Math.max(1, Math.min(50, left / 1_000_000)));
             }
+            long left = until - System.nanoTime();
+            if (left <= 0) {
+                return null;
+            }
+            wait(Math.max(1, Math.min(50, left / 1_000_000)));
         }
     }
 
