@@ -32,6 +32,17 @@ public final class ProcNetTcp {
         public boolean keepalive() {
             return timer == 2;
         }
+
+        /** What breaks TCP-4 on this socket ({@code null}: a keepalive probe due within 60 s). */
+        public String keepaliveProblem() {
+            if (!keepalive()) {
+                return "no keepalive timer (timer kind " + timer + ": keepalive is off)";
+            }
+            if (whenMs > 60_000) {
+                return "the first keepalive probe is due in " + whenMs / 1000 + " s (idle time above 60 s)";
+            }
+            return null;
+        }
     }
 
     private ProcNetTcp() {

@@ -287,11 +287,9 @@ class TcpRelayCases {
         }
         h.log().note(which + " (" + local + " → " + remote + "): timer " + t.timer() + ", due in " + t.whenMs()
                 + " ms");
-        if (!t.keepalive()) {
-            return which + ": no keepalive timer (timer kind " + t.timer() + ": keepalive is off)";
-        }
-        if (t.whenMs() > 60_000) {
-            return which + ": the first keepalive probe is due in " + t.whenMs() / 1000 + " s (idle time above 60 s)";
+        String problem = t.keepaliveProblem();
+        if (problem != null) {
+            return which + ": " + problem;
         }
         return "ok: " + which + " probes within " + t.whenMs() / 1000 + " s";
     }
