@@ -383,17 +383,26 @@ public final class MutantClient implements RunningClient {
 
     /** ATYP ADDR PORT as SOCKS5 numbers them (3 is a domain, 4 IPv6: not VLESS's numbers, ADR-4's note). */
     private static void writeSocksAddress(ByteArrayOutputStream b, InetSocketAddress a) {
+        writeTypeAndAddress(b, a, 3, 4);
+        b.write(a.getPort() >> 8);
+        b.write(a.getPort());
+    }
+
+    /**
+     * ATYP and ADDR: a name the application gave as {@code domainType} with its length, IPv4 as 1, IPv6 as
+     * {@code ipv6Type} (VLESS numbers them 2 and 3, SOCKS5 3 and 4).
+     */
+    private static void writeTypeAndAddress(ByteArrayOutputStream b, InetSocketAddress a, int domainType,
+            int ipv6Type) {
         if (a.isUnresolved()) {
             byte[] name = a.getHostString().getBytes(StandardCharsets.US_ASCII);
-            b.write(3);
+            b.write(domainType);
             b.write(name.length);
             b.writeBytes(name);
         } else {
-            b.write(a.getAddress() instanceof Inet4Address ? 1 : 4);
+            b.write(a.getAddress() instanceof Inet4Address ? 1 : ipv6Type);
             b.writeBytes(a.getAddress().getAddress());
         }
-        b.write(a.getPort() >> 8);
-        b.write(a.getPort());
     }
 
     /** One UDP association: datagrams from the application to remotes, and datagrams for it. */
@@ -922,15 +931,7 @@ public final class MutantClient implements RunningClient {
         /** One datagram, one frame: atyp, address, port, length, payload (atyp 2 for a name the app gave). */
         synchronized void send(InetSocketAddress dest, byte[] payload) {
             ByteArrayOutputStream b = new ByteArrayOutputStream(payload.length + 24);
-            if (dest.isUnresolved()) {
-                byte[] name = dest.getHostString().getBytes(StandardCharsets.US_ASCII);
-                b.write(2);
-                b.write(name.length);
-                b.writeBytes(name);
-            } else {
-                b.write(dest.getAddress() instanceof Inet4Address ? 1 : 3);
-                b.writeBytes(dest.getAddress().getAddress());
-            }
+            writeTypeAndAddress(b, dest, 2, 3);
             b.write(dest.getPort() >> 8);
             b.write(dest.getPort());
             b.write(payload.length >> 8);
@@ -997,15 +998,7 @@ public final class MutantClient implements RunningClient {
         b.write(command);
         b.write(dest.getPort() >> 8);
         b.write(dest.getPort());
-        if (dest.isUnresolved()) {
-            byte[] name = dest.getHostString().getBytes(StandardCharsets.US_ASCII);
-            b.write(2);
-            b.write(name.length);
-            b.writeBytes(name);
-        } else {
-            b.write(dest.getAddress() instanceof Inet4Address ? 1 : 3);
-            b.writeBytes(dest.getAddress().getAddress());
-        }
+        writeTypeAndAddress(b, dest, 2, 3);
         return b.toByteArray();
     }
 
