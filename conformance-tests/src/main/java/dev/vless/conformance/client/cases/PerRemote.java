@@ -87,7 +87,7 @@ final class PerRemote {
             throw new AssertionError(rule + ": " + what + ": the application received " + r.payload().length + " B "
                     + WireLog.hex(r.payload()) + " instead of " + payload.length + " B " + WireLog.hex(payload));
         }
-        if (!r.source().getAddress().equals(source.getAddress()) || r.source().getPort() != source.getPort()) {
+        if (!Waits.labelled(r, source)) {
             throw new AssertionError(rule + ": " + what + ": the application got it labelled " + r.sourceName() + ":"
                     + r.source().getPort() + " instead of its source " + source.getAddress().getHostAddress() + ":"
                     + source.getPort());
