@@ -146,6 +146,11 @@ final class IsolationLedger {
         }
     }
 
+    /** How many endpoints there are. */
+    int endpoints() {
+        return endpoints.size();
+    }
+
     /** The address of endpoint {@code index}. */
     InetSocketAddress endpoint(int index) {
         return endpoints.get(index);
