@@ -30,6 +30,15 @@ public final class UdpSockets {
     public static final int RECEIVE_BUFFER = 65536;
 
     /**
+     * Datagrams one wake-up reads from a socket before the loop serves its other channels (Netty's default is 16).
+     * A context's socket receives the answers to everything its loop's client connections send, and one read of a
+     * busy client connection can carry hundreds of frames: with 16 the loop sent far more than it read, and under
+     * load the kernel dropped most answers at the full receive buffer. The loop still stops early once the socket is
+     * empty.
+     */
+    public static final int MAX_DATAGRAMS_PER_READ = 1024;
+
+    /**
      * The most bytes a UDP socket may have queued in Netty before datagrams for it are dropped (SOCKET_BACKLOG).
      * Client connections stop being read once their socket passes its high water mark (512 KiB), so only what the
      * clients' reads already decoded lands above it; this bounds even that.
@@ -113,7 +122,8 @@ public final class UdpSockets {
         ChannelFuture bound = new Bootstrap()
                 .group(loop)
                 .channelFactory(transport.datagramChannel(bind))
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER))
+                .option(ChannelOption.RCVBUF_ALLOCATOR,
+                        new FixedRecvByteBufAllocator(RECEIVE_BUFFER).maxMessagesPerRead(MAX_DATAGRAMS_PER_READ))
                 .option(ChannelOption.SO_RCVBUF, receiveBuffer)
                 .option(ChannelOption.SO_SNDBUF, 1 << 20)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 << 10, 512 << 10))
