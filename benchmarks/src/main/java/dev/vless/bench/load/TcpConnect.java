@@ -102,7 +102,9 @@ final class TcpConnect {
                     micros(setup, 50), micros(setup, 99), micros(setup, 99.9),
                     completed + failed == 0 ? null : (double) failed / (completed + failed),
                     used.serverMicrosPer(completed), used.serverKernelShare(),
-                    used.clientMicrosPer(completed), completed, failed, seconds);
+                    used.clientMicrosPer(completed), completed, failed, seconds, target.server(), target.variant(),
+                    used.serverCores(window.end - window.start), used.clientCores(window.end - window.start), null,
+                    null);
         } finally {
             window.stopping = true;
             Thread.sleep(ATTEMPT_TIMEOUT_NANOS / 1_000_000 / 10);

@@ -45,6 +45,7 @@ class ReportTest {
 
     private static Result udp(String label, String target, double rate, Double cpu) {
         return new Result("udp-echo", label, target, rate, "round trips/s", rate * 64 * 8 / 1e6, 100.0, 200.0, 300.0,
-                0.0, cpu, cpu == null ? null : 0.8, 1.0, (long) rate, 0, 1.0);
+                0.0, cpu, cpu == null ? null : 0.8, 1.0, (long) rate, 0, 1.0, target, "", cpu == null ? null : 1.0,
+                1.0, cpu == null ? null : 0L, 0L);
     }
 }
