@@ -411,7 +411,8 @@ public final class LoadGenerator implements Callable<Integer> {
                         scaled.add(t.withUsers(users.subList(0, spec.flows())));
                     }
                 }
-                progress.line("udp scaling: " + spec.label() + ", one user against " + spec.flows() + " users");
+                progress.line("udp scaling: " + spec.label() + (spec.flows() > 1 ? ", one user against " + spec.flows()
+                        + " users" : ", one user"));
                 results.addAll(median(scaled, t -> udpEcho.run("udp-scaling", spec, t, timing, progress)));
             }
             if (tcpBulk > 0) {
