@@ -47,7 +47,7 @@ public final class LoadGenerator implements Callable<Integer> {
 
     @Option(names = "--target", paramLabel = "LINK",
             description = "The VLESS server to measure, as a share link (default: start the reference server on "
-                    + "127.0.0.1 as a child process, plaintext, and measure that).")
+                    + "127.0.0.1 as a child process, plaintext and with TLS as the workloads need, and measure that).")
     String targetLink;
 
     @Option(names = "--target-pid", paramLabel = "PID",
@@ -110,7 +110,8 @@ public final class LoadGenerator implements Callable<Integer> {
 
     @Option(names = "--v2ray", arity = "0..1", paramLabel = "PATH", fallbackValue = "/usr/bin/v2ray",
             description = "Start v2ray (default path /usr/bin/v2ray) on 127.0.0.1 with a generated VLESS config and "
-                    + "compare with it (VLESS v0; plaintext, TLS for the connection workload).")
+                    + "compare with it (VLESS v0; plaintext and TLS as --security asks, TLS for the connection "
+                    + "workload).")
     Path v2ray;
 
     @Option(names = "--udp", split = ",", paramLabel = "FLOWSxPAYLOADxINFLIGHT",
@@ -612,9 +613,13 @@ public final class LoadGenerator implements Callable<Integer> {
             r.sort(Comparator.comparingDouble(Result::rate));
             Result m = r.get(r.size() / 2);
             out.add(m);
-            stdout.printf(Locale.ROOT, "  = %s: %s %s%s%n", m.target(), Progress.human(m.rate()), m.rateUnit(),
+            stdout.printf(Locale.ROOT, "  = %s: %s %s%s%s%s%n", m.target(), Progress.human(m.rate()), m.rateUnit(),
                     m.serverCpuUsPerOp() == null ? "" : String.format(Locale.ROOT, ", server %.2f µs CPU/op",
-                            m.serverCpuUsPerOp()));
+                            m.serverCpuUsPerOp()),
+                    m.serverCores() == null ? "" : String.format(Locale.ROOT, ", %.2f cores", m.serverCores()),
+                    m.loss() == null || m.clientDrops() == null ? "" : String.format(Locale.ROOT,
+                            ", loss %.3f%%, drops server %s / generator %d", 100 * m.loss(),
+                            m.serverDrops() == null ? "n/a" : m.serverDrops().toString(), m.clientDrops()));
         }
         return out;
     }
