@@ -39,6 +39,9 @@ import java.util.stream.Collectors;
  * @param muxFramesOut         datagrams delivered to MUX clients
  * @param muxFrameErrors       MUX connections closed for a frame error (MUX-11)
  * @param muxLookups           name lookups started for MUX frames (MUX-15)
+ * @param udpRxOverflows       datagrams the kernel dropped at the server's UDP sockets because a receive buffer was
+ *                             full (the sockets' {@code drops} in /proc/net/udp; 0 where that is not available);
+ *                             raise {@code --udp-receive-buffer} when it grows
  */
 public record ServerStats(
         long connectionsAccepted,
@@ -70,7 +73,8 @@ public record ServerStats(
         long muxFramesIn,
         long muxFramesOut,
         long muxFrameErrors,
-        long muxLookups) {
+        long muxLookups,
+        long udpRxOverflows) {
 
     /** Copies the drop counts. */
     public ServerStats {
@@ -111,6 +115,7 @@ public record ServerStats(
                 + muxFramesOut + " mux-frame-errors=" + muxFrameErrors + " mux-lookups=" + muxLookups + " | drops "
                 + (dropText.isEmpty() ? "none" : dropText) + " | live contexts=" + liveContexts + " sockets="
                 + liveSockets + " mappings=" + liveMappings + " cooling=" + coolingSockets + " mux=" + liveMux
-                + " | backpressure client-pauses=" + clientPauses + " unsent-bytes=" + unsentBytes;
+                + " | backpressure client-pauses=" + clientPauses + " unsent-bytes=" + unsentBytes
+                + " | kernel udp-rx-overflows=" + udpRxOverflows;
     }
 }

@@ -45,7 +45,8 @@ public final class VlessServer implements AutoCloseable {
     private ServerRuntime runtime;
     private Channel serverChannel;
     private TlsMaterial tls;
-    private ScheduledFuture<?> statsTask;
+    private java.util.concurrent.ScheduledExecutorService statsExecutor;
+    private final dev.vless.server.internal.KernelUdpDrops udpDrops = new dev.vless.server.internal.KernelUdpDrops();
 
     private enum State { NEW, STARTING, STARTED, STOPPED }
 
@@ -73,9 +74,13 @@ public final class VlessServer implements AutoCloseable {
         try {
             warnIfOverFdLimit();
             tls = TlsContexts.create(config.tls());
-            transport = Transport.select(config.nativeTransport());
+            transport = Transport.select(config.transport());
+            if (transport.fallback() != null) {
+                log.warn("transport {} instead of {}: {}", transport.name(), config.transport().flagName(),
+                        transport.fallback());
+            }
             bossGroup = transport.newGroup(1, "vless-accept");
-            workerGroup = transport.newGroup(config.ioThreads(), "vless-io");
+            workerGroup = transport.newGroup(config.ioThreads(), "vless-io", config.busyPoll().toNanos());
             runtime = new ServerRuntime(config, metrics, transport, workerGroup, tls.context());
             ServerBootstrap b = new ServerBootstrap()
                     .group(bossGroup, workerGroup)
@@ -121,8 +126,8 @@ public final class VlessServer implements AutoCloseable {
             return CompletableFuture.completedFuture(null);
         }
         state = State.STOPPED;
-        if (statsTask != null) {
-            statsTask.cancel(false);
+        if (statsExecutor != null) {
+            statsExecutor.shutdownNow();
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         Channel ch = serverChannel;
@@ -157,10 +162,10 @@ public final class VlessServer implements AutoCloseable {
 
     /** The counters now. */
     public ServerStats stats() {
-        return metrics.snapshot();
+        return metrics.snapshot(udpDrops.total());
     }
 
-    /** The transport in use, "epoll" or "nio"; {@code null} before start. */
+    /** The transport in use, "io_uring", "epoll" or "nio"; {@code null} before start. */
     public String transportName() {
         return transport == null ? null : transport.name();
     }
@@ -214,7 +219,10 @@ public final class VlessServer implements AutoCloseable {
     private void startStatsLog() {
         long ms = config.statsInterval().toMillis();
         if (ms > 0) {
-            statsTask = bossGroup.next().scheduleAtFixedRate(() -> log.info("stats: {}", stats().format()), ms, ms,
+            // Its own thread: reading the kernel's drop counters walks /proc, which an event loop must not wait for.
+            statsExecutor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                    new io.netty.util.concurrent.DefaultThreadFactory("vless-stats", true));
+            statsExecutor.scheduleAtFixedRate(() -> log.info("stats: {}", stats().format()), ms, ms,
                     TimeUnit.MILLISECONDS);
         }
     }

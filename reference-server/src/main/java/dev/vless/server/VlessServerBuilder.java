@@ -51,7 +51,9 @@ public final class VlessServerBuilder {
     private InetAddress outboundIpv6;
     private Duration statsInterval = Duration.ZERO;
     private int ioThreads;
-    private boolean nativeTransport = true;
+    private TransportChoice transport = TransportChoice.AUTO;
+    private int udpReceiveBuffer = DEFAULT_UDP_RECEIVE_BUFFER;
+    private Duration busyPoll = Duration.ZERO;
     private boolean udpMux = true;
     private int maxMuxPerContext = 8;
     private int muxNewDestinationsPerSecond = DEFAULT_MUX_NEW_DESTINATIONS_PER_SECOND;
@@ -261,9 +263,45 @@ public final class VlessServerBuilder {
         return this;
     }
 
-    /** Whether to use epoll when available (default true). */
+    /** Whether to use a native transport when available (default true); false is {@code transport(NIO)}. */
     public VlessServerBuilder nativeTransport(boolean enabled) {
-        this.nativeTransport = enabled;
+        this.transport = enabled ? TransportChoice.AUTO : TransportChoice.NIO;
+        return this;
+    }
+
+    /** The Netty transport (default {@link TransportChoice#AUTO}); one that does not load here falls back. */
+    public VlessServerBuilder transport(TransportChoice choice) {
+        this.transport = java.util.Objects.requireNonNull(choice, "transport");
+        return this;
+    }
+
+    /**
+     * Default SO_RCVBUF of the server's UDP sockets: 4 MiB. All of a context's remotes answer at its one socket
+     * (endpoint-independent mapping), so its buffer must hold the bursts of all its flows: 64 flows × 8 datagrams of
+     * 1200 B in flight take about 1.4 MB of kernel memory (each datagram costs its size plus ~1 KB of bookkeeping),
+     * more than Linux's default of 208 KiB. The memory is only used while datagrams wait to be read.
+     */
+    public static final int DEFAULT_UDP_RECEIVE_BUFFER = 4 << 20;
+
+    /**
+     * How long each event loop keeps polling after its last work before it sleeps (default 0: never). Tens of
+     * microseconds catch a datagram's answer without a wake-up, at the cost of that much CPU per burst of work.
+     */
+    public VlessServerBuilder busyPoll(Duration spin) {
+        if (spin.isNegative() || spin.compareTo(Duration.ofMillis(10)) > 0) {
+            throw new IllegalArgumentException("busy poll " + spin.toNanos() / 1000
+                    + " µs is out of range (expected: 0 to 10 ms; tens of microseconds are typical)");
+        }
+        this.busyPoll = spin;
+        return this;
+    }
+
+    /**
+     * SO_RCVBUF asked for each UDP socket (default {@link #DEFAULT_UDP_RECEIVE_BUFFER}). Linux caps it at
+     * net.core.rmem_max; the server logs a warning when it got less than asked.
+     */
+    public VlessServerBuilder udpReceiveBuffer(int bytes) {
+        this.udpReceiveBuffer = atLeast(bytes, 4096, "UDP receive buffer bytes");
         return this;
     }
 
@@ -315,7 +353,7 @@ public final class VlessServerBuilder {
                 maxDirectMemory >= 0 ? maxDirectMemory : defaultMaxDirectMemory(),
                 maxContextsPerUser, maxDatagramSize, fallback,
                 destinations != null ? destinations : DestinationFilter.secureDefault(), outboundIpv4, outboundIpv6,
-                statsInterval, ioThreads, nativeTransport, udpMux, maxMuxPerContext, muxNewDestinationsPerSecond);
+                statsInterval, ioThreads, transport, udpReceiveBuffer, busyPoll, udpMux, maxMuxPerContext, muxNewDestinationsPerSecond);
     }
 
     /** A server with this configuration, not yet started. */

@@ -39,7 +39,10 @@ import java.util.UUID;
  * @param outboundIpv6           the address IPv6 context sockets bind, or {@code null} for the wildcard (NAT-10)
  * @param statsInterval          how often counters are logged, or {@link Duration#ZERO} for never
  * @param ioThreads              event loop threads, 0 for Netty's default (two per core)
- * @param nativeTransport        whether to use epoll when it is available
+ * @param transport              the Netty transport (io_uring, epoll, NIO or the fastest available)
+ * @param udpReceiveBuffer       SO_RCVBUF asked for each UDP socket (the kernel caps it at net.core.rmem_max)
+ * @param busyPoll               how long an event loop keeps polling after its last work before it sleeps
+ *                               ({@link Duration#ZERO}: never)
  * @param udpMux                 whether command 5 (UDP-MUX, §23) is served; without it command 5 is bad input like
  *                               any unknown command (MUX-2)
  * @param maxMuxPerContext       open MUX connections per context; beyond it the least recently active closes (MUX-22)
@@ -72,7 +75,9 @@ public record VlessServerConfig(
         InetAddress outboundIpv6,
         Duration statsInterval,
         int ioThreads,
-        boolean nativeTransport,
+        TransportChoice transport,
+        int udpReceiveBuffer,
+        Duration busyPoll,
         boolean udpMux,
         int maxMuxPerContext,
         int muxNewDestinationsPerSecond) {

@@ -1,59 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.server;
 
-import static dev.vless.server.testing.TestClient.ascii;
-import static dev.vless.server.testing.TestClient.v1;
-import static dev.vless.server.testing.VlessServerExtension.USER;
-import static org.assertj.core.api.Assertions.assertThat;
-
-import dev.vless.codec.VlessCommand;
-import dev.vless.server.testing.TcpEchoServer;
-import dev.vless.server.testing.TestClient;
-import dev.vless.server.testing.UdpPeer;
 import dev.vless.server.testing.VlessServerExtension;
-import java.net.InetSocketAddress;
-import java.util.Random;
-import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The same relays on the NIO transport, which the other tests (on epoll, where available) do not reach. */
-class NioTransportTest {
+/** The relays on Java NIO ({@code --transport nio}), the fall-back where no native transport loads. */
+class NioTransportTest extends TransportRelaysTest {
 
     @RegisterExtension
     static final VlessServerExtension server = new VlessServerExtension(b -> b.nativeTransport(false));
 
-    @Test
-    @DisplayName("TCP-1, TCP-3 · TCP relay and half-close on NIO")
-    void tcpOnNio() throws Exception {
-        assertThat(server.server().transportName()).isEqualTo("nio");
-        try (TcpEchoServer echo = TcpEchoServer.start();
-             TestClient c = server.open(v1(USER, VlessCommand.TCP, echo.address()), ascii("nio"))) {
-            c.shutdownOutput();
-            assertThat(c.readToEnd()).isEqualTo(ascii("nio"));
-        }
+    @Override
+    VlessServerExtension server() {
+        return server;
     }
 
-    @Test
-    @DisplayName("UDP-2, UDP-4, DLV-2 · empty and largest datagrams and UMFURS on NIO")
-    void udpAndCrumfursOnNio() throws Exception {
-        byte[] largest = new byte[65507];
-        new Random(1).nextBytes(largest);
-        try (UdpPeer a = UdpPeer.bind("127.0.0.2").echoing();
-             UdpPeer b = UdpPeer.bind("127.0.0.3");
-             TestClient crf = server.openCrumfurs();
-             TestClient udp = server.openUdp(a.address())) {
-            udp.sendFrames(new byte[0], largest);
-            UdpPeer.Datagram empty = a.receive();
-            assertThat(empty.payload()).isEmpty();
-            assertThat(a.receive().payload()).isEqualTo(largest);
-            assertThat(udp.readFrame()).isEmpty();
-            assertThat(udp.readFrame()).isEqualTo(largest);
-            InetSocketAddress mapped = empty.source();
-            b.send(new byte[0], mapped);
-            TestClient.Umfurs m = crf.readUmfurs();
-            assertThat(m.source()).isEqualTo(b.address());
-            assertThat(m.payload()).isEmpty();
-        }
+    @Override
+    String transportName() {
+        return "nio";
     }
 }

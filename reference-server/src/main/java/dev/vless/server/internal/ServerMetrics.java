@@ -66,7 +66,8 @@ public final class ServerMetrics {
     }
 
     /** A consistent-enough snapshot for logs and tests. */
-    public ServerStats snapshot() {
+    /** A snapshot with {@code udpRxOverflows} read by the caller (see {@link KernelUdpDrops}). */
+    public ServerStats snapshot(long udpRxOverflows) {
         Map<DropReason, Long> d = new EnumMap<>(DropReason.class);
         for (DropReason r : DropReason.values()) {
             d.put(r, drops[r.ordinal()].sum());
@@ -77,6 +78,6 @@ public final class ServerMetrics {
                 d, liveContexts.sum(), liveSockets.sum(), liveMappings.sum(), clientPauses.sum(), unsentBytes.get(),
                 v0UdpRefusedBudget.sum(), refusedNoSocket.sum(), coolDownReleasedEarly.sum(), coolingSockets.sum(),
                 limits.snapshot(), muxRequests.sum(), liveMux.sum(), muxFramesIn.sum(), muxFramesOut.sum(),
-                muxFrameErrors.sum(), muxLookups.sum());
+                muxFrameErrors.sum(), muxLookups.sum(), udpRxOverflows);
     }
 }

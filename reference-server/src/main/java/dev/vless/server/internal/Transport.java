@@ -19,6 +19,13 @@ import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringChannelOption;
+import io.netty.channel.uring.IoUringDatagramChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import dev.vless.server.TransportChoice;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -26,28 +33,85 @@ import java.net.Inet6Address;
 import java.net.StandardProtocolFamily;
 import java.nio.channels.spi.SelectorProvider;
 
-/** Native epoll where it is available, NIO otherwise: the channel types and event loops of one choice. */
+/**
+ * The channel types and event loops of one Netty transport: io_uring, epoll or NIO. A native transport that was asked
+ * for but does not load here falls back to the next ({@link #fallback} says why), so a server configured for io_uring
+ * still starts on a kernel without it.
+ */
 public final class Transport {
 
-    private final boolean epoll;
+    private final TransportChoice kind;
+    private final String fallback;
 
-    private Transport(boolean epoll) {
-        this.epoll = epoll;
+    private Transport(TransportChoice kind, String fallback) {
+        this.kind = kind;
+        this.fallback = fallback;
     }
 
-    /** Epoll if asked for and available, else NIO. */
+    /** Native epoll if asked for and available, else NIO (the reference client's and benchmarks' choice). */
     public static Transport select(boolean preferNative) {
-        return new Transport(preferNative && Epoll.isAvailable());
+        return select(preferNative ? TransportChoice.EPOLL : TransportChoice.NIO);
     }
 
-    /** "epoll" or "nio". */
+    /**
+     * The transport for {@code choice}. {@code AUTO} is epoll: measured against io_uring on every benchmark workload
+     * (benchmarks/README.md, "Transports"), epoll won or tied. io_uring falls back to epoll and epoll to NIO when
+     * they do not load.
+     */
+    public static Transport select(TransportChoice choice) {
+        String why = null;
+        if (choice == TransportChoice.IO_URING) {
+            if (IoUring.isAvailable()) {
+                return new Transport(TransportChoice.IO_URING, null);
+            }
+            why = "io_uring is unavailable here (" + IoUring.unavailabilityCause() + ")";
+            choice = TransportChoice.EPOLL;
+        }
+        if (choice == TransportChoice.AUTO || choice == TransportChoice.EPOLL) {
+            if (Epoll.isAvailable()) {
+                return new Transport(TransportChoice.EPOLL, why);
+            }
+            if (choice == TransportChoice.EPOLL) {
+                why = (why == null ? "" : why + "; ") + "epoll is unavailable here (" + Epoll.unavailabilityCause()
+                        + ")";
+            }
+        }
+        return new Transport(TransportChoice.NIO, why);
+    }
+
+    /** The transport in use. */
+    public TransportChoice kind() {
+        return kind;
+    }
+
+    /** Why the transport asked for is not the one in use, or {@code null} when it is. */
+    public String fallback() {
+        return fallback;
+    }
+
+    /** "io_uring", "epoll" or "nio". */
     public String name() {
-        return epoll ? "epoll" : "nio";
+        return kind.flagName();
     }
 
     /** A new event loop group of {@code threads} threads (0: one per core). */
     public EventLoopGroup newGroup(int threads, String name) {
-        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        return newGroup(threads, name, 0);
+    }
+
+    /**
+     * A new event loop group whose loops poll for {@code busyPollNanos} after their last work before they sleep (see
+     * {@link SpinningSelectStrategy}; 0: never). io_uring's loops complete I/O instead of polling and do not spin.
+     */
+    public EventLoopGroup newGroup(int threads, String name, long busyPollNanos) {
+        io.netty.channel.SelectStrategyFactory strategy = busyPollNanos > 0
+                ? SpinningSelectStrategy.factory(busyPollNanos)
+                : io.netty.channel.DefaultSelectStrategyFactory.INSTANCE;
+        IoHandlerFactory factory = switch (kind) {
+            case IO_URING -> IoUringIoHandler.newFactory();
+            case EPOLL -> EpollIoHandler.newFactory(0, strategy);
+            default -> NioIoHandler.newFactory(SelectorProvider.provider(), strategy);
+        };
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
     }
 
@@ -59,7 +123,11 @@ public final class Transport {
      * transport's channels; apply them with {@code option}/{@code childOption}.
      */
     public java.util.Map<io.netty.channel.ChannelOption<Integer>, Integer> keepAliveOptions() {
-        if (epoll) {
+        if (kind == TransportChoice.IO_URING) {
+            return java.util.Map.of(IoUringChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS,
+                    IoUringChannelOption.TCP_KEEPINTVL, 15, IoUringChannelOption.TCP_KEEPCNT, 4);
+        }
+        if (kind == TransportChoice.EPOLL) {
             return java.util.Map.of(io.netty.channel.epoll.EpollChannelOption.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS,
                     io.netty.channel.epoll.EpollChannelOption.TCP_KEEPINTVL, 15,
                     io.netty.channel.epoll.EpollChannelOption.TCP_KEEPCNT, 4);
@@ -73,19 +141,30 @@ public final class Transport {
 
     /** The listening channel type. */
     public Class<? extends ServerChannel> serverChannel() {
-        return epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        return switch (kind) {
+            case IO_URING -> IoUringServerSocketChannel.class;
+            case EPOLL -> EpollServerSocketChannel.class;
+            default -> NioServerSocketChannel.class;
+        };
     }
 
     /** The outbound TCP channel type. */
     public Class<? extends SocketChannel> socketChannel() {
-        return epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+        return switch (kind) {
+            case IO_URING -> IoUringSocketChannel.class;
+            case EPOLL -> EpollSocketChannel.class;
+            default -> NioSocketChannel.class;
+        };
     }
 
     /** A factory of UDP channels for the family of {@code address}. */
     public ChannelFactory<DatagramChannel> datagramChannel(InetAddress address) {
         SocketProtocolFamily family = address instanceof Inet6Address ? SocketProtocolFamily.INET6
                 : SocketProtocolFamily.INET;
-        if (epoll) {
+        if (kind == TransportChoice.IO_URING) {
+            return () -> new IoUringDatagramChannel(family);
+        }
+        if (kind == TransportChoice.EPOLL) {
             return () -> new EpollDatagramChannel(family);
         }
         // NIO: open the JDK channel here and keep it, because NioDatagramChannel never sends an empty datagram and

@@ -10,10 +10,10 @@ import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
-import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.util.AttributeKey;
 import java.io.IOException;
 import java.net.Inet6Address;
@@ -78,8 +78,9 @@ public final class UdpSockets {
             return;
         }
         try {
-            if (ch instanceof EpollDatagramChannel epoll) {
-                ((Socket) epoll.fd()).sendTo(NOTHING, 0, 0, target.getAddress(), target.getPort());
+            if (ch instanceof UnixChannel unix && unix.fd() instanceof Socket socket) {
+                // epoll and io_uring alike: the native socket takes a zero-length sendto.
+                socket.sendTo(NOTHING, 0, 0, target.getAddress(), target.getPort());
             } else {
                 java.nio.channels.DatagramChannel jdk = ch.attr(JDK_CHANNEL).get();
                 if (jdk == null) {
@@ -93,23 +94,51 @@ public final class UdpSockets {
         }
     }
 
+    /** SO_RCVBUF of a v0 connection's own socket: it serves one flow, so 1 MiB holds any burst of it. */
+    public static final int FLOW_RECEIVE_BUFFER = 1 << 20;
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(UdpSockets.class);
+    private static final java.util.concurrent.atomic.AtomicBoolean CAP_REPORTED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
     /**
      * Binds a UDP socket for the family of {@code target} on {@code loop}, at {@code ipv4}/{@code ipv6} or the
-     * wildcard when that is {@code null}, with an ephemeral port.
+     * wildcard when that is {@code null}, with an ephemeral port and a receive buffer of {@code receiveBuffer} bytes
+     * (capped by the kernel: the first socket that gets less logs a warning saying how to raise the cap).
      */
     public static ChannelFuture open(Transport transport, EventLoop loop, boolean ipv6, InetAddress ipv4Bind,
-            InetAddress ipv6Bind, ChannelHandler handler) {
+            InetAddress ipv6Bind, int receiveBuffer, ChannelHandler handler) {
         InetAddress bind = ipv6 ? (ipv6Bind != null ? ipv6Bind : any("::")) : (ipv4Bind != null ? ipv4Bind
                 : any("0.0.0.0"));
-        return new Bootstrap()
+        ChannelFuture bound = new Bootstrap()
                 .group(loop)
                 .channelFactory(transport.datagramChannel(bind))
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(RECEIVE_BUFFER))
-                .option(ChannelOption.SO_RCVBUF, 1 << 20)
+                .option(ChannelOption.SO_RCVBUF, receiveBuffer)
                 .option(ChannelOption.SO_SNDBUF, 1 << 20)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 << 10, 512 << 10))
                 .handler(handler)
                 .bind(new InetSocketAddress(bind, 0));
+        if (!CAP_REPORTED.get()) {
+            bound.addListener(f -> {
+                if (f.isSuccess()) {
+                    reportCap(((DatagramChannel) bound.channel()).config().getReceiveBufferSize(), receiveBuffer);
+                }
+            });
+        }
+        return bound;
+    }
+
+    /**
+     * Logs once when the kernel gave a socket less receive buffer than asked. Linux reports twice what it granted
+     * (the second half is its bookkeeping), so a granted buffer reads back as at least the size asked for.
+     */
+    static void reportCap(int readBack, int asked) {
+        if (readBack < asked && CAP_REPORTED.compareAndSet(false, true)) {
+            log.warn("UDP receive buffers are capped by the kernel at {} bytes, below the {} asked for "
+                    + "(--udp-receive-buffer): bursts to one NAT context may be dropped (counted as udp-rx-overflows "
+                    + "in the stats). Raise the cap with: sysctl -w net.core.rmem_max={}", readBack / 2, asked, asked);
+        }
     }
 
     /**

@@ -464,7 +464,7 @@ public final class NatContext {
     private ContextSocket openSocket(boolean ipv6) {
         SocketHandler handler = new SocketHandler();
         ChannelFuture bound = UdpSockets.open(transport, loop, ipv6, settings.outboundIpv4(), settings.outboundIpv6(),
-                handler);
+                settings.udpReceiveBuffer(), handler);
         if (!UdpSockets.created(bound)) {
             openFailure = bound.cause();
             return null;

@@ -21,6 +21,7 @@ import java.net.InetAddress;
  * @param maxMuxPerContext    open MUX connections per context (MUX-22)
  * @param newDestinationsPerSecond destinations a context's MUX connections may add per second, 0 for no limit
  *                            (MUX-22)
+ * @param udpReceiveBuffer    SO_RCVBUF of a context's sockets
  */
 public record NatSettings(
         MappingPolicy policy,
@@ -34,7 +35,8 @@ public record NatSettings(
         InetAddress outboundIpv4,
         InetAddress outboundIpv6,
         int maxMuxPerContext,
-        int newDestinationsPerSecond) {
+        int newDestinationsPerSecond,
+        int udpReceiveBuffer) {
 
     /** Default of {@link #maxMuxPerContext()} (MUX-22). */
     public static final int DEFAULT_MAX_MUX_PER_CONTEXT = 8;
@@ -44,7 +46,8 @@ public record NatSettings(
             int maxFlows, int maxContextsPerUser, long maxUnsentBytesPerContext, InetAddress outboundIpv4,
             InetAddress outboundIpv6) {
         this(policy, lifetimeNanos, coolDownNanos, maxEntries, maxSockets, maxFlows, maxContextsPerUser,
-                maxUnsentBytesPerContext, outboundIpv4, outboundIpv6, DEFAULT_MAX_MUX_PER_CONTEXT, 0);
+                maxUnsentBytesPerContext, outboundIpv4, outboundIpv6, DEFAULT_MAX_MUX_PER_CONTEXT, 0,
+                dev.vless.server.VlessServerBuilder.DEFAULT_UDP_RECEIVE_BUFFER);
     }
 
     /** The settings of a server configuration. */
@@ -52,7 +55,7 @@ public record NatSettings(
         return new NatSettings(c.mappingPolicy(), c.udpLifetime().toNanos(), c.coolDown().toNanos(),
                 c.maxTableEntries(), c.maxSocketsPerContext(), c.maxUdpConnectionsPerContext(),
                 c.maxContextsPerUser(), c.maxUnsentBytesPerContext(), c.outboundIpv4(), c.outboundIpv6(),
-                c.maxMuxPerContext(), c.muxNewDestinationsPerSecond());
+                c.maxMuxPerContext(), c.muxNewDestinationsPerSecond(), c.udpReceiveBuffer());
     }
 
     /** How often a context looks for what has expired: often enough to expire within a quarter lifetime. */

@@ -64,7 +64,7 @@ final class V0UdpRelay extends AbstractUdpRelay {
         }
         budgetHeld = true;
         ChannelFuture bound = UdpSockets.open(runtime.transport, ctx.channel().eventLoop(), UdpSockets.isIpv6(target),
-                runtime.config.outboundIpv4(), runtime.config.outboundIpv6(),
+                runtime.config.outboundIpv4(), runtime.config.outboundIpv6(), UdpSockets.FLOW_RECEIVE_BUFFER,
                 new SimpleChannelInboundHandler<DatagramPacket>(DatagramPacket.class, false) {
                     @Override
                     protected void channelRead0(ChannelHandlerContext c, DatagramPacket packet) {

@@ -87,10 +87,31 @@ class ServerCommandTest {
         assertThat(c.outboundIpv6()).isNull();
         assertThat(c.statsInterval()).isEqualTo(Duration.ZERO);
         assertThat(c.ioThreads()).isZero();
-        assertThat(c.nativeTransport()).isTrue();
+        assertThat(c.transport()).isEqualTo(dev.vless.server.TransportChoice.AUTO);
         assertThat(c.udpMux()).isTrue();
         assertThat(c.maxMuxPerContext()).isEqualTo(8);
         assertThat(c.muxNewDestinationsPerSecond()).isEqualTo(5000);
+    }
+
+    @Test
+    void transportReceiveBufferAndBusyPoll() throws Exception {
+        VlessServerConfig c = config("--user", U1, "--transport", "io_uring", "--udp-receive-buffer", "8388608",
+                "--busy-poll", "0.05ms");
+        assertThat(c.transport()).isEqualTo(dev.vless.server.TransportChoice.IO_URING);
+        assertThat(c.udpReceiveBuffer()).isEqualTo(8 << 20);
+        assertThat(c.busyPoll()).isEqualTo(Duration.ofNanos(50_000));
+        assertThat(config("--user", U1, "--transport", "EPOLL").transport())
+                .isEqualTo(dev.vless.server.TransportChoice.EPOLL);
+        VlessServerConfig defaults = config("--user", U1);
+        assertThat(defaults.udpReceiveBuffer()).isEqualTo(4 << 20);
+        assertThat(defaults.busyPoll()).isEqualTo(Duration.ZERO);
+        assertThatThrownBy(() -> config("--user", U1, "--transport", "kqueue"))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("unknown transport 'kqueue' (expected: auto, epoll, io_uring or nio)");
+        assertThatThrownBy(() -> config("--user", U1, "--udp-receive-buffer", "100"))
+                .isInstanceOf(UsageException.class).hasMessageContaining("--udp-receive-buffer");
+        assertThatThrownBy(() -> config("--user", U1, "--busy-poll", "1s"))
+                .isInstanceOf(UsageException.class).hasMessageContaining("--busy-poll");
     }
 
     @Test
@@ -139,7 +160,7 @@ class ServerCommandTest {
         assertThat(c.outboundIpv6()).isEqualTo(InetAddress.getByName("::1"));
         assertThat(c.statsInterval()).isEqualTo(Duration.ofMinutes(1));
         assertThat(c.ioThreads()).isEqualTo(3);
-        assertThat(c.nativeTransport()).isFalse();
+        assertThat(c.transport()).isEqualTo(dev.vless.server.TransportChoice.NIO);
     }
 
     @Test
