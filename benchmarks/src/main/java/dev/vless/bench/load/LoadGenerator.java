@@ -618,8 +618,9 @@ public final class LoadGenerator implements Callable<Integer> {
                             m.serverCpuUsPerOp()),
                     m.serverCores() == null ? "" : String.format(Locale.ROOT, ", %.2f cores", m.serverCores()),
                     m.loss() == null || m.clientDrops() == null ? "" : String.format(Locale.ROOT,
-                            ", loss %.3f%%, drops server %s / generator %d", 100 * m.loss(),
-                            m.serverDrops() == null ? "n/a" : m.serverDrops().toString(), m.clientDrops()));
+                            ", loss %.3f%%, drops %sgenerator %d", 100 * m.loss(), m.serverDrops() != null
+                                    ? "server " + m.serverDrops() + " / " : "direct".equals(m.server()) ? ""
+                                    : "server n/a / ", m.clientDrops()));
         }
         return out;
     }
