@@ -68,13 +68,15 @@ class LoadGeneratorVariantsTest {
         List<String> transports = Epoll.isAvailable() ? List.of("epoll", "nio") : List.of("nio");
         Map<String, JsonNode> rows = run(List.of("--udp", "1x64x1", "--security", "plain", "--tcp-connect", "0",
                 "--scaling", "2",
-                "--scaling-shape", "64x2", "--server-transport", String.join(",", transports)));
+                "--scaling-shape", "64x2", "--udp-mode", "per-remote,mux", "--server-transport",
+                String.join(",", transports)));
 
         for (String t : transports) {
             assertThat(rows).containsKeys("udp-echo → reference v1 [" + t + "]",
                     "udp-scaling → reference v1 [" + t + "], 1 user", "udp-scaling → reference v1 [" + t + "], 2 users");
         }
-        assertThat(rows).containsKey("udp-scaling → direct");
+        assertThat(rows).containsKeys("udp-scaling → direct", "udp-scaling → reference v1 mux [nio], 1 user",
+                "udp-scaling → reference v1 mux [nio], 2 users"); // a MUX connection per user
         assertThat(rows.get("udp-scaling → reference v1 [nio], 2 users").get("variant").asText())
                 .isEqualTo("2 users");
         assertThat(Files.readString(out.resolve("results.md")))
