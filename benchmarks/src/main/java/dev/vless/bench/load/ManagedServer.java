@@ -130,9 +130,9 @@ final class ManagedServer implements AutoCloseable {
                     + readQuietly(log));
         }
         ShareLink link = ShareLink.parse(line.substring(line.indexOf("vless://")));
-        // Kept: user, address and security. The generator trusts its own certificate without a pin.
+        // Kept: user, address and security; with TLS, the run's certificate pinned, so that only it is trusted.
         return new ManagedServer(name, p, new ShareLink(link.user(), link.host(), link.port(), link.security(), null,
-                List.of(), false, name), true, log, transport.getNow(null));
+                tls == null ? List.of() : List.of(tls.fingerprint()), false, name), true, log, transport.getNow(null));
     }
 
     /** Starts v2ray with a VLESS inbound on 127.0.0.1 ({@code decryption: none}), TLS if {@code tls} is given. */
@@ -169,8 +169,8 @@ final class ManagedServer implements AutoCloseable {
             }
         }
         return new ManagedServer(name, p, new ShareLink(user, "127.0.0.1", port,
-                tls != null ? ShareLink.Security.TLS : ShareLink.Security.NONE, null, List.of(), false, name), false,
-                log, null);
+                tls != null ? ShareLink.Security.TLS : ShareLink.Security.NONE, null,
+                tls == null ? List.of() : List.of(tls.fingerprint()), false, name), false, log, null);
     }
 
     /** The v2ray configuration: one VLESS inbound, a freedom outbound, the same timeouts for every run. */

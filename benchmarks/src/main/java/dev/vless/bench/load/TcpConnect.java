@@ -54,7 +54,7 @@ final class TcpConnect {
     Result run(int concurrency, Target target, Timing timing, Progress progress) throws Exception {
         boolean useTls = target.tls();
         InetSocketAddress echo = target.isDirect() && useTls ? peers.tlsEcho() : peers.tcpEcho();
-        SslContext ssl = !useTls ? null : target.isDirect() ? tls.insecureClient() : tls.clientFor(target.link());
+        SslContext ssl = !useTls ? null : target.isDirect() ? tls.ownClient() : tls.clientFor(target.link());
         InetSocketAddress address = target.isDirect() ? echo : target.link().address();
         int expected = target.isDirect() || target.version() == VlessVersion.V1 ? 1 : 3; // v0: "00 00" first
         LoopState[] states = new LoopState[net.loopCount()];
