@@ -177,6 +177,12 @@ public final class LoadGenerator implements Callable<Integer> {
             description = "--io-threads for the reference server child (default: the server's default).")
     Integer serverIoThreads;
 
+    @Option(names = "--server-options", paramLabel = "OPTIONS",
+            description = "More options for every reference server child, space-separated, after the generator's "
+                    + "own, such as '--udp-receive-buffer 212992' or '--busy-poll 0.05ms'; not --transport, which "
+                    + "--server-transport sets (default: none).")
+    String serverOptions = "";
+
     private final PrintStream stdout;
 
     LoadGenerator(PrintStream stdout) {
@@ -508,6 +514,7 @@ public final class LoadGenerator implements Callable<Integer> {
         options.put("serverTransport", serverTransport);
         options.put("manyPeers", manyPeers);
         options.put("server", targetLink != null ? targetLink : launcher.describe() + " " + serverJvmOptions);
+        options.put("serverOptions", launcher.serverOptions());
         options.put("compare", compareLink != null ? compareLink : v2ray != null ? v2ray + " (" + v2rayName + ")"
                 : null);
         String md = Report.write(out, machine, options, names, results, memoryRows, peerRows);
@@ -651,6 +658,11 @@ public final class LoadGenerator implements Callable<Integer> {
         List<String> server = new ArrayList<>();
         if (serverIoThreads != null) {
             server.addAll(List.of("--io-threads", serverIoThreads.toString()));
+        }
+        for (String o : serverOptions.trim().split("\\s+")) {
+            if (!o.isEmpty()) {
+                server.add(o);
+            }
         }
         return new ManagedServer.ReferenceLauncher(jar, jvm, server);
     }

@@ -69,7 +69,7 @@ class LoadGeneratorVariantsTest {
         Map<String, JsonNode> rows = run(List.of("--udp", "1x64x1", "--security", "plain", "--tcp-connect", "0",
                 "--scaling", "2",
                 "--scaling-shape", "64x2", "--udp-mode", "per-remote,mux", "--server-transport",
-                String.join(",", transports)));
+                String.join(",", transports), "--server-options", "--udp-receive-buffer 65536"));
 
         for (String t : transports) {
             assertThat(rows).containsKeys("udp-echo → reference v1 [" + t + "]",
@@ -79,6 +79,8 @@ class LoadGeneratorVariantsTest {
                 "udp-scaling → reference v1 mux [nio], 2 users"); // a MUX connection per user
         assertThat(rows.get("udp-scaling → reference v1 [nio], 2 users").get("variant").asText())
                 .isEqualTo("2 users");
+        assertThat(Files.readString(out.resolve("logs").resolve("reference-nio.log"))).as("--server-options")
+                .doesNotContain("Unknown option");
         assertThat(Files.readString(out.resolve("results.md")))
                 .contains("| scaling: flows | target | 1 user: rate |", "| 2 flows × 64 B × 2 in flight | reference v1 "
                         + "[nio] |");
