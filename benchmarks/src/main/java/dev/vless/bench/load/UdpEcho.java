@@ -333,7 +333,7 @@ final class UdpEcho {
         private Promise<Void> openCrumfurs(UUID user, EventLoop loop) throws Exception {
             Promise<Void> acked = loop.newPromise();
             SslContext ssl = target.tls() ? tls.clientFor(target.link()) : null;
-            net.tcp(loop, new ChannelInitializer<>() {
+            io.netty.channel.ChannelFuture connected = net.tcp(loop, new ChannelInitializer<>() {
                 @Override
                 protected void initChannel(Channel c) {
                     ChannelPipeline p = c.pipeline();
@@ -387,11 +387,11 @@ final class UdpEcho {
                         }
                     });
                 }
-            }).connect(target.link().address()).addListener(f -> {
-                io.netty.channel.ChannelFuture cf = (io.netty.channel.ChannelFuture) f;
-                synchronized (crumfurs) {
-                    crumfurs.add(cf.channel()); // closed at the end whether it connected or not
-                }
+            }).connect(target.link().address());
+            synchronized (crumfurs) {
+                crumfurs.add(connected.channel()); // closed at the end whether it connected or not
+            }
+            connected.addListener(f -> {
                 if (!f.isSuccess()) {
                     acked.tryFailure(f.cause());
                 }
