@@ -45,6 +45,15 @@ final class Cpu {
             return serverNanos < 0 || operations == 0 ? null : serverNanos / 1000.0 / operations;
         }
 
+        /** The server's CPU time over {@code wallNanos}: how many cores it kept busy on average; null if unknown. */
+        Double serverCores(long wallNanos) {
+            return serverNanos < 0 || wallNanos <= 0 ? null : (double) serverNanos / wallNanos;
+        }
+
+        Double clientCores(long wallNanos) {
+            return clientNanos < 0 || wallNanos <= 0 ? null : (double) clientNanos / wallNanos;
+        }
+
         double clientMicrosPer(long operations) {
             return clientNanos < 0 || operations == 0 ? Double.NaN : clientNanos / 1000.0 / operations;
         }

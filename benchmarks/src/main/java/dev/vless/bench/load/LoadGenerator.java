@@ -11,8 +11,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -45,7 +47,7 @@ public final class LoadGenerator implements Callable<Integer> {
 
     @Option(names = "--target", paramLabel = "LINK",
             description = "The VLESS server to measure, as a share link (default: start the reference server on "
-                    + "127.0.0.1 as a child process, plaintext, and measure that).")
+                    + "127.0.0.1 as a child process, plaintext and with TLS as the workloads need, and measure that).")
     String targetLink;
 
     @Option(names = "--target-pid", paramLabel = "PID",
@@ -62,6 +64,32 @@ public final class LoadGenerator implements Callable<Integer> {
                     + "command-2 connection per remote; mux = UDP-MUX connections (command 5), one per generator "
                     + "thread. Both: every UDP workload runs in each mode, interleaved.")
     List<String> udpMode = new ArrayList<>(List.of("per-remote"));
+
+    @Option(names = "--security", split = ",", paramLabel = "plain|tls",
+            description = "How the UDP workloads reach the servers this run starts (the reference server and v2ray), "
+                    + "one or both, interleaved in the run (default: ${DEFAULT-VALUE}): plain = plaintext VLESS; "
+                    + "tls = VLESS in TLS as deployed, with the run's own certificate, which the generator trusts. "
+                    + "The direct path stays plain UDP, the baseline of both. A --target or --compare is measured "
+                    + "as its link says.")
+    List<String> security = new ArrayList<>(List.of("plain", "tls"));
+
+    @Option(names = "--scaling", split = ",", paramLabel = "FLOWS",
+            description = "Single-user against many-user scaling: for each FLOWS, the UDP echo (shape "
+                    + "--scaling-shape) with all flows from one user (one NAT context on the server) and with each "
+                    + "flow from a user of its own (FLOWS contexts), interleaved, on every server this run starts, "
+                    + "in every --security and --udp-mode; such as 1,4,16,64 (default: none).")
+    List<Integer> scaling = new ArrayList<>();
+
+    @Option(names = "--scaling-shape", paramLabel = "PAYLOADxINFLIGHT",
+            description = "Datagram size and datagrams in flight per flow for --scaling (default: ${DEFAULT-VALUE}).")
+    String scalingShape = "1200x8";
+
+    @Option(names = "--server-transport", split = ",", paramLabel = "auto|epoll|io_uring|nio",
+            description = "Start the reference server once per event loop transport listed (its --transport; "
+                    + "before that option existed, epoll = its default and nio = --no-native), each measured as a "
+                    + "target of its own in every workload, interleaved, named such as 'reference v1 [io_uring]'; "
+                    + "memory and many-peers use the first (default: the server's own choice, unnamed).")
+    List<String> serverTransport = new ArrayList<>();
 
     @Option(names = "--many-peers", paramLabel = "PEERSxDATAGRAMS",
             description = "The many-peers workload: one client, PEERS remotes, DATAGRAMS ping-pongs each, all at once, "
@@ -82,7 +110,8 @@ public final class LoadGenerator implements Callable<Integer> {
 
     @Option(names = "--v2ray", arity = "0..1", paramLabel = "PATH", fallbackValue = "/usr/bin/v2ray",
             description = "Start v2ray (default path /usr/bin/v2ray) on 127.0.0.1 with a generated VLESS config and "
-                    + "compare with it (VLESS v0; plaintext, TLS for the connection workload).")
+                    + "compare with it (VLESS v0; plaintext and TLS as --security asks, TLS for the connection "
+                    + "workload).")
     Path v2ray;
 
     @Option(names = "--udp", split = ",", paramLabel = "FLOWSxPAYLOADxINFLIGHT",
@@ -148,6 +177,12 @@ public final class LoadGenerator implements Callable<Integer> {
             description = "--io-threads for the reference server child (default: the server's default).")
     Integer serverIoThreads;
 
+    @Option(names = "--server-options", paramLabel = "OPTIONS",
+            description = "More options for every reference server child, space-separated, after the generator's "
+                    + "own, such as '--udp-receive-buffer 212992' or '--busy-poll 0.05ms'; not --transport, which "
+                    + "--server-transport sets (default: none).")
+    String serverOptions = "";
+
     private final PrintStream stdout;
 
     LoadGenerator(PrintStream stdout) {
@@ -179,7 +214,7 @@ public final class LoadGenerator implements Callable<Integer> {
             }
         }
         if (repeat < 1 || threads < 1) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--repeat and --threads must be at least 1");
+            throw usage("--repeat and --threads must be at least 1");
         }
         List<VlessVersion> versions = new ArrayList<>();
         for (String p : protocol) {
@@ -187,20 +222,44 @@ public final class LoadGenerator implements Callable<Integer> {
         }
         for (String m : udpMode) {
             if (!m.equals("per-remote") && !m.equals("mux")) {
-                throw new CommandLine.ParameterException(new CommandLine(this), "--udp-mode " + m
-                        + " (expected: per-remote, mux, or both separated by a comma)");
+                throw usage("--udp-mode " + m + " (expected: per-remote, mux, or both separated by a comma)");
             }
+        }
+        for (String s : security) {
+            if (!s.equals("plain") && !s.equals("tls")) {
+                throw usage("--security " + s + " (expected: plain, tls, or both separated by a comma)");
+            }
+        }
+        List<UdpEcho.Spec> scalingSpecs = scalingSpecs();
+        for (String t : serverTransport) {
+            if (!List.of("auto", "epoll", "io_uring", "nio").contains(t)) {
+                throw usage("--server-transport " + t + " (expected: auto, epoll, io_uring or nio, several separated "
+                        + "by commas)");
+            }
+        }
+        if (targetLink != null && (!serverTransport.isEmpty() || !scalingSpecs.isEmpty())) {
+            throw usage("--server-transport and --scaling need the reference server this run starts, not --target: "
+                    + "the many-user half needs a server that knows its users");
         }
         ManyPeers.Spec peersSpec;
         try {
             peersSpec = manyPeers.equalsIgnoreCase("none") ? null : ManyPeers.Spec.parse(manyPeers);
         } catch (IllegalArgumentException e) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "--many-peers: " + e.getMessage());
+            throw usage("--many-peers: " + e.getMessage());
         }
         Duration preWarm = duration("--server-warmup", serverWarmup);
         VlessVersion compareVersion = version("--compare-protocol", compareProtocol);
         if (compareLink != null && v2ray != null) {
-            throw new CommandLine.ParameterException(new CommandLine(this), "give --compare or --v2ray, not both");
+            throw usage("give --compare or --v2ray, not both");
+        }
+        boolean plainUdp = security.contains("plain");
+        boolean tlsUdp = security.contains("tls");
+        boolean udpWork = !specs.isEmpty() || !scalingSpecs.isEmpty();
+        // Plaintext servers carry plain UDP and the TCP bulk workload; TLS servers TLS UDP and connection set-up.
+        boolean needPlain = plainUdp && udpWork || tcpBulk > 0;
+        boolean needTls = tlsUdp && udpWork || tcpConnect > 0;
+        if (!needTls) {
+            needPlain = true; // a server to name in the report, and to warm up, even when only memory is measured
         }
         Progress progress = new Progress(stdout);
         Report.Machine machine = Report.machine();
@@ -213,57 +272,129 @@ public final class LoadGenerator implements Callable<Integer> {
         List<MemoryProbe.Row> memoryRows = new ArrayList<>();
         List<ManyPeers.Row> peerRows = new ArrayList<>();
         Path logs = out.resolve("logs");
-        UUID user = UUID.randomUUID();
+        // The first user is everyone's; the others exist for --scaling's one-user-per-flow half.
+        List<UUID> users = new ArrayList<>();
+        users.add(UUID.randomUUID());
+        int maxFlows = scalingSpecs.stream().mapToInt(UdpEcho.Spec::flows).max().orElse(1);
+        while (users.size() < maxFlows) {
+            users.add(UUID.randomUUID());
+        }
+        UUID user = users.get(0);
         ManagedServer.ReferenceLauncher launcher = launcher();
+        List<String> transports = serverTransport.isEmpty() ? Collections.singletonList(null)
+                : List.copyOf(new LinkedHashSet<>(serverTransport));
         String v2rayName = v2ray == null ? null : v2rayName(v2ray);
         Report.Names names;
         try (Net net = new Net(threads); TlsMaterial tls = new TlsMaterial(); Peers peers = new Peers(net, tls)) {
             progress.line("generator: " + threads + " event loop threads (" + net.transport() + "), TLS "
                     + TlsMaterial.engine());
             Target direct = Target.direct(false);
-            List<Target> primaries = new ArrayList<>();
-            ManagedServer reference = null;
+            // Per server: its target when plain and when in TLS (either null when not needed); the compare last.
+            List<Target[]> bases = new ArrayList<>();
+            List<Target[]> perRemote = new ArrayList<>(); // the bases without UDP-MUX: TCP workloads, primaries
+            ManagedServer.ReferenceLauncher firstLauncher = launcher;
             if (targetLink == null) {
-                progress.line("starting the reference server: " + launcher.describe());
-                reference = start(managed, () -> ManagedServer.reference("reference", launcher, user, null,
-                        List.of(), logs));
+                boolean hasTransportFlag = !serverTransport.isEmpty() && hasTransportOption(launcher);
+                for (int i = 0; i < transports.size(); i++) {
+                    String transport = transports.get(i);
+                    ManagedServer.ReferenceLauncher l = transport == null ? launcher
+                            : launcher.withServerOptions(transportOptions(transport, hasTransportFlag));
+                    if (i == 0) {
+                        firstLauncher = l;
+                    }
+                    String tag = transport == null ? "" : "-" + transport;
+                    progress.line("starting the reference server" + (transport == null ? "" : " [" + transport + "]")
+                            + ": " + l.describe() + (needTls ? ", plaintext and TLS" : ""));
+                    ManagedServer plain = !needPlain ? null : start(managed, () -> ManagedServer.reference(
+                            "reference" + tag, l, users, null, List.of(), logs));
+                    ManagedServer secure = !needTls ? null : start(managed, () -> ManagedServer.reference(
+                            "reference-tls" + tag, l, users, tls, List.of(), logs));
+                    String label = transport == null ? "" : " [" + transportLabel(transport, plain, secure) + "]";
+                    for (VlessVersion v : versions) {
+                        String base = "reference " + v.name().toLowerCase(Locale.ROOT);
+                        Target[] pair = {
+                            plain == null ? null : Target.vless(base + label, plain.link(), v, plain.pid()),
+                            secure == null ? null : Target.vless(base + label, secure.link(), v, secure.pid())};
+                        perRemote.add(pair);
+                        boolean v1 = v == VlessVersion.V1;
+                        if (!v1 || udpMode.contains("per-remote")) {
+                            bases.add(pair);
+                        }
+                        if (v1 && udpMode.contains("mux")) {
+                            bases.add(new Target[] {
+                                pair[0] == null ? null : pair[0].withMux(base + " mux" + label),
+                                pair[1] == null ? null : pair[1].withMux(base + " mux" + label)});
+                        }
+                    }
+                }
+            } else {
+                // Another server, measured as its link says: the same target in both places.
+                ShareLink link = ShareLink.parse(targetLink);
+                for (VlessVersion v : versions) {
+                    Target t = Target.vless(name(link, "target") + (versions.size() > 1 ? " "
+                            + v.name().toLowerCase(Locale.ROOT) : ""), link, v, targetPid);
+                    Target[] pair = link.tls() ? new Target[] {null, t} : new Target[] {t, null};
+                    perRemote.add(pair);
+                    if (v != VlessVersion.V1 || udpMode.contains("per-remote")) {
+                        bases.add(pair);
+                    }
+                    if (v == VlessVersion.V1 && udpMode.contains("mux")) {
+                        Target m = t.withMux(t.server() + " mux");
+                        bases.add(link.tls() ? new Target[] {null, m} : new Target[] {m, null});
+                    }
+                }
             }
-            for (VlessVersion v : versions) {
-                String suffix = versions.size() > 1 || reference != null ? " " + v.name().toLowerCase(Locale.ROOT) : "";
-                primaries.add(reference != null
-                        ? Target.vless("reference" + suffix, reference.link(), v, reference.pid())
-                        : Target.vless(name(ShareLink.parse(targetLink), "target") + suffix,
-                                ShareLink.parse(targetLink), v, targetPid));
-            }
-            Target primary = primaries.get(0);
-            Target compare = null;
+            Target primary = perRemote.get(0)[perRemote.get(0)[0] != null ? 0 : 1];
+            Target[] compare = null;
+            boolean compareScales = false;
             if (compareLink != null) {
-                compare = Target.vless(name(ShareLink.parse(compareLink), "compare"), ShareLink.parse(compareLink),
-                        compareVersion, comparePid);
+                ShareLink link = ShareLink.parse(compareLink);
+                Target c = Target.vless(name(link, "compare"), link, compareVersion, comparePid);
+                compare = link.tls() ? new Target[] {null, c} : new Target[] {c, null};
             } else if (v2ray != null) {
-                progress.line("starting " + v2rayName + ": " + v2ray + " -config <generated>");
-                ManagedServer s = start(managed, () -> ManagedServer.v2ray("v2ray", v2ray, user, null, logs));
-                compare = Target.vless(v2rayName + " v0", s.link(), VlessVersion.V0, s.pid());
+                progress.line("starting " + v2rayName + ": " + v2ray + " -config <generated>"
+                        + (needTls ? ", plaintext and TLS" : ""));
+                ManagedServer plain = !needPlain ? null
+                        : start(managed, () -> ManagedServer.v2ray("v2ray", v2ray, users, null, logs));
+                ManagedServer secure = !needTls ? null
+                        : start(managed, () -> ManagedServer.v2ray("v2ray-tls", v2ray, users, tls, logs));
+                String base = v2rayName + " v0";
+                compare = new Target[] {
+                    plain == null ? null : Target.vless(base, plain.link(), VlessVersion.V0, plain.pid()),
+                    secure == null ? null : Target.vless(base, secure.link(), VlessVersion.V0, secure.pid())};
+                compareScales = true;
             }
-            names = new Report.Names(direct.name(), primary.name(), compare == null ? null : compare.name());
-            List<Target> plain = new ArrayList<>();
-            plain.add(direct);
-            for (Target p : primaries) {
-                boolean v1 = p.version() == VlessVersion.V1;
-                if (!v1 || udpMode.contains("per-remote")) {
-                    plain.add(p);
-                }
-                if (v1 && udpMode.contains("mux")) {
-                    plain.add(p.withMux(p.name() + " mux"));
-                }
-            }
+            names = new Report.Names(direct.server(), primary.server(),
+                    compare == null ? null : (compare[0] != null ? compare[0] : compare[1]).server());
+            List<Target[]> all = new ArrayList<>(bases);
             if (compare != null) {
-                plain.add(compare);
+                all.add(compare);
+            }
+            // The UDP targets, each server plain and then in TLS as --security asks; the direct path first.
+            List<Target> udpTargets = new ArrayList<>();
+            udpTargets.add(direct);
+            for (Target[] pair : all) {
+                // Another server's link is measured as it says, whatever --security asks.
+                boolean external = pair == compare ? compareLink != null : targetLink != null;
+                if (pair[0] != null && (plainUdp || external)) {
+                    udpTargets.add(pair[0]);
+                }
+                if (pair[1] != null && (tlsUdp || external)) {
+                    udpTargets.add(pair[1]);
+                }
             }
 
             UdpEcho udpEcho = new UdpEcho(net, peers, tls);
             if (!preWarm.isZero()) {
-                for (Target t : plain.subList(1, plain.size())) {
+                List<Target> warm = new ArrayList<>(udpTargets.subList(1, udpTargets.size()));
+                if (tcpBulk > 0) {
+                    for (Target[] pair : all) {
+                        if (pair[0] != null && !warm.contains(pair[0])) {
+                            warm.add(pair[0]);
+                        }
+                    }
+                }
+                for (Target t : warm) {
                     progress.line("server warm-up: " + t.name() + ", " + preWarm.toSeconds() + " s of UDP and TCP");
                     Timing half = new Timing(preWarm.dividedBy(2), Duration.ofMillis(100), 0);
                     udpEcho.run(new UdpEcho.Spec(8, 1200, 8), t, half, progress.quiet());
@@ -272,30 +403,46 @@ public final class LoadGenerator implements Callable<Integer> {
             }
             for (UdpEcho.Spec spec : specs) {
                 progress.line("udp echo: " + spec.label());
-                results.addAll(median(plain, t -> udpEcho.run(spec, t, timing, progress)));
+                results.addAll(median(udpTargets, t -> udpEcho.run(spec, t, timing, progress)));
+            }
+            for (UdpEcho.Spec spec : scalingSpecs) {
+                List<Target> scaled = new ArrayList<>();
+                scaled.add(direct);
+                for (Target t : udpTargets.subList(1, udpTargets.size())) {
+                    boolean isCompare = compare != null && (t == compare[0] || t == compare[1]);
+                    if (isCompare && !compareScales) {
+                        continue; // its users are not ours
+                    }
+                    scaled.add(t.withUsers(users.subList(0, 1)));
+                    if (spec.flows() > 1) {
+                        scaled.add(t.withUsers(users.subList(0, spec.flows())));
+                    }
+                }
+                progress.line("udp scaling: " + spec.label() + (spec.flows() > 1 ? ", one user against " + spec.flows()
+                        + " users" : ", one user"));
+                results.addAll(median(scaled, t -> udpEcho.run("udp-scaling", spec, t, timing, progress)));
             }
             if (tcpBulk > 0) {
+                List<Target> plainTargets = new ArrayList<>();
+                plainTargets.add(direct);
+                for (Target[] pair : all) {
+                    if (pair[0] != null && !pair[0].mux()) {
+                        plainTargets.add(pair[0]);
+                    }
+                }
                 TcpBulk bulk = new TcpBulk(net, peers, tls);
                 progress.line("tcp bulk: " + TcpBulk.label(tcpBulk));
-                results.addAll(median(plain, t -> bulk.run(tcpBulk, t, timing, progress)));
+                results.addAll(median(plainTargets, t -> bulk.run(tcpBulk, t, timing, progress)));
             }
             if (tcpConnect > 0) {
                 List<Target> secure = new ArrayList<>();
                 secure.add(Target.direct(true));
-                if (targetLink != null) {
-                    secure.addAll(primaries);
-                } else {
-                    ManagedServer s = start(managed, () -> ManagedServer.reference("reference-tls", launcher, user,
-                            tls, List.of(), logs));
-                    for (Target p : primaries) {
-                        secure.add(Target.vless(p.name() + " (TLS)", s.link(), p.version(), s.pid()));
-                    }
+                for (Target[] pair : perRemote) {
+                    // Another server's link is measured as it is, TLS or not.
+                    secure.add(pair[1] != null ? pair[1] : pair[0]);
                 }
-                if (compareLink != null) {
-                    secure.add(compare);
-                } else if (v2ray != null) {
-                    ManagedServer s = start(managed, () -> ManagedServer.v2ray("v2ray-tls", v2ray, user, tls, logs));
-                    secure.add(Target.vless(compare.name() + " (TLS)", s.link(), VlessVersion.V0, s.pid()));
+                if (compare != null) {
+                    secure.add(compare[1] != null ? compare[1] : compare[0]);
                 }
                 TcpConnect connect = new TcpConnect(net, peers, tls);
                 if (!preWarm.isZero()) {
@@ -308,6 +455,7 @@ public final class LoadGenerator implements Callable<Integer> {
                 progress.line("tcp connect: " + tcpConnect + " workers");
                 results.addAll(median(secure, t -> connect.run(tcpConnect, t, timing, progress)));
             }
+            ManagedServer.ReferenceLauncher first = firstLauncher;
             if (peersSpec != null) {
                 ManyPeers workload = new ManyPeers(net, peers, tls, progress);
                 progress.line("many peers: " + peersSpec.label() + ", per remote and over UDP-MUX, TLS, fresh servers");
@@ -318,10 +466,10 @@ public final class LoadGenerator implements Callable<Integer> {
                 for (int round = 0; round < repeat; round++) {
                     for (boolean mux : new boolean[] {false, true}) {
                         String mode = mux ? "mux" : "per-remote";
-                        try (ManagedServer s = ManagedServer.reference("reference-peers-" + mode, launcher, user, tls,
+                        try (ManagedServer s = ManagedServer.reference("reference-peers-" + mode, first, user, tls,
                                 raised, logs)) {
-                            Target t = Target.vless("reference v1 (TLS)", s.link(), VlessVersion.V1, s.pid());
-                            peerRows.add(workload.run(s, mux ? t.withMux("reference v1 mux (TLS)") : t, peersSpec));
+                            Target t = Target.vless("reference v1", s.link(), VlessVersion.V1, s.pid());
+                            peerRows.add(workload.run(s, mux ? t.withMux("reference v1 mux") : t, peersSpec));
                         }
                     }
                 }
@@ -332,9 +480,9 @@ public final class LoadGenerator implements Callable<Integer> {
                 // A fixed, pre-touched heap: RSS then moves only with memory outside the heap, not with the heap
                 // growing or (after the probe's full collections) shrinking.
                 List<String> jvm = new ArrayList<>(List.of("-Xms512m", "-Xmx512m", "-XX:+AlwaysPreTouch"));
-                jvm.addAll(launcher.jvmOptions());
-                ManagedServer.ReferenceLauncher pinned = new ManagedServer.ReferenceLauncher(launcher.jar(), jvm,
-                        launcher.serverOptions());
+                jvm.addAll(first.jvmOptions());
+                ManagedServer.ReferenceLauncher pinned = new ManagedServer.ReferenceLauncher(first.jar(), jvm,
+                        first.serverOptions());
                 try (ManagedServer s = ManagedServer.reference("reference-memory", pinned, user, null,
                         List.of("--max-table-entries", "1000000", "--max-udp-connections-per-context", "100000",
                                 "--max-connections", "1000000"), logs)) {
@@ -360,8 +508,13 @@ public final class LoadGenerator implements Callable<Integer> {
         options.put("threads", threads);
         options.put("protocol", protocol);
         options.put("udpMode", udpMode);
+        options.put("security", security);
+        options.put("scaling", scaling);
+        options.put("scalingShape", scalingShape);
+        options.put("serverTransport", serverTransport);
         options.put("manyPeers", manyPeers);
         options.put("server", targetLink != null ? targetLink : launcher.describe() + " " + serverJvmOptions);
+        options.put("serverOptions", launcher.serverOptions());
         options.put("compare", compareLink != null ? compareLink : v2ray != null ? v2ray + " (" + v2rayName + ")"
                 : null);
         String md = Report.write(out, machine, options, names, results, memoryRows, peerRows);
@@ -369,6 +522,81 @@ public final class LoadGenerator implements Callable<Integer> {
         stdout.print(md);
         stdout.println("\nwritten: " + out.resolve("results.json") + ", " + out.resolve("results.md"));
         return 0;
+    }
+
+    /** The --scaling workloads: one per flow count, each of --scaling-shape. */
+    private List<UdpEcho.Spec> scalingSpecs() {
+        List<UdpEcho.Spec> out = new ArrayList<>();
+        if (scaling.isEmpty()) {
+            return out;
+        }
+        String[] f = scalingShape.trim().toLowerCase(Locale.ROOT).split("x");
+        try {
+            if (f.length != 2) {
+                throw new IllegalArgumentException("expected PAYLOADxINFLIGHT, such as 1200x8");
+            }
+            for (int flows : new LinkedHashSet<>(scaling)) {
+                out.add(new UdpEcho.Spec(flows, Integer.parseInt(f[0]), Integer.parseInt(f[1])));
+            }
+        } catch (IllegalArgumentException e) {
+            throw usage("--scaling " + scaling + " --scaling-shape " + scalingShape + ": " + e.getMessage());
+        }
+        return out;
+    }
+
+    /** The reference server's options for {@code transport}: its --transport when it has one, else the old flags. */
+    private List<String> transportOptions(String transport, boolean hasTransportFlag) {
+        if (hasTransportFlag) {
+            return List.of("--transport", transport);
+        }
+        return switch (transport) {
+            case "nio" -> List.of("--no-native");
+            case "epoll", "auto" -> List.of(); // its default: epoll where available, checked against its banner
+            default -> throw usage("--server-transport " + transport + ": this reference server has no --transport "
+                    + "option (its --help does not list it), so only epoll and nio can be chosen; rebuild it from a "
+                    + "tree that has --transport");
+        };
+    }
+
+    /** Whether the reference server's --help lists --transport (the option is newer than --no-native). */
+    private static boolean hasTransportOption(ManagedServer.ReferenceLauncher launcher)
+            throws IOException, InterruptedException {
+        List<String> cmd = launcher.command();
+        cmd.add("--help");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String help = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return help.contains("--transport");
+    }
+
+    /**
+     * The name a transport goes by in reports, checked against what the server's banner says it runs: a server that
+     * fell back to another transport must not be reported under the one asked for. {@code auto} names its choice.
+     */
+    private static String transportLabel(String asked, ManagedServer... servers) throws IOException {
+        String ran = null;
+        for (ManagedServer s : servers) {
+            if (s == null) {
+                continue;
+            }
+            ran = s.transport();
+            if (ran == null) {
+                throw new IOException(s.name() + ": its banner names no transport (see " + s.log() + ")");
+            }
+            if (!asked.equals("auto") && !normalize(ran).equals(normalize(asked))) {
+                throw new IOException(s.name() + ": asked for transport " + asked + ", but the server runs " + ran
+                        + " (see " + s.log() + "); is " + asked + " available on this machine?");
+            }
+        }
+        return asked.equals("auto") && ran != null ? "auto: " + ran : asked;
+    }
+
+    private static String normalize(String transport) {
+        return transport.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
+    }
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(new CommandLine(this), message);
     }
 
     /** A workload run on one target. */
@@ -392,9 +620,14 @@ public final class LoadGenerator implements Callable<Integer> {
             r.sort(Comparator.comparingDouble(Result::rate));
             Result m = r.get(r.size() / 2);
             out.add(m);
-            stdout.printf(Locale.ROOT, "  = %s: %s %s%s%n", m.target(), Progress.human(m.rate()), m.rateUnit(),
+            stdout.printf(Locale.ROOT, "  = %s: %s %s%s%s%s%n", m.target(), Progress.human(m.rate()), m.rateUnit(),
                     m.serverCpuUsPerOp() == null ? "" : String.format(Locale.ROOT, ", server %.2f µs CPU/op",
-                            m.serverCpuUsPerOp()));
+                            m.serverCpuUsPerOp()),
+                    m.serverCores() == null ? "" : String.format(Locale.ROOT, ", %.2f cores", m.serverCores()),
+                    m.loss() == null || m.clientDrops() == null ? "" : String.format(Locale.ROOT,
+                            ", loss %.3f%%, drops %sgenerator %d", 100 * m.loss(), m.serverDrops() != null
+                                    ? "server " + m.serverDrops() + " / " : "direct".equals(m.server()) ? ""
+                                    : "server n/a / ", m.clientDrops()));
         }
         return out;
     }
@@ -425,6 +658,11 @@ public final class LoadGenerator implements Callable<Integer> {
         List<String> server = new ArrayList<>();
         if (serverIoThreads != null) {
             server.addAll(List.of("--io-threads", serverIoThreads.toString()));
+        }
+        for (String o : serverOptions.trim().split("\\s+")) {
+            if (!o.isEmpty()) {
+                server.add(o);
+            }
         }
         return new ManagedServer.ReferenceLauncher(jar, jvm, server);
     }

@@ -35,13 +35,15 @@ final class ManagedServer implements AutoCloseable {
     private final ShareLink link;
     private final boolean java;
     private final Path log;
+    private final String transport;
 
-    private ManagedServer(String name, Process process, ShareLink link, boolean java, Path log) {
+    private ManagedServer(String name, Process process, ShareLink link, boolean java, Path log, String transport) {
         this.name = name;
         this.process = process;
         this.link = link;
         this.java = java;
         this.log = log;
+        this.transport = transport;
     }
 
     /** How to start the reference server: its jar if there is one, else the generator's own class path. */
@@ -63,6 +65,13 @@ final class ManagedServer implements AutoCloseable {
             return cmd;
         }
 
+        /** The same launcher with {@code more} server options after its own. */
+        ReferenceLauncher withServerOptions(List<String> more) {
+            List<String> all = new ArrayList<>(serverOptions);
+            all.addAll(more);
+            return new ReferenceLauncher(jar, jvmOptions, all);
+        }
+
         String describe() {
             return jar != null && Files.isRegularFile(jar) ? "java -jar " + jar : "java -cp <generator class path> "
                     + "dev.vless.server.cli.ServerCommand";
@@ -75,9 +84,28 @@ final class ManagedServer implements AutoCloseable {
      */
     static ManagedServer reference(String name, ReferenceLauncher launcher, UUID user, TlsMaterial tls,
             List<String> extra, Path logDir) throws IOException, InterruptedException {
+        return reference(name, launcher, List.of(user), tls, extra, logDir);
+    }
+
+    /**
+     * The same with several users; the link is the first one's. More than one go in a users file, so that any number
+     * fits on the command line.
+     */
+    static ManagedServer reference(String name, ReferenceLauncher launcher, List<UUID> users, TlsMaterial tls,
+            List<String> extra, Path logDir) throws IOException, InterruptedException {
         List<String> cmd = launcher.command();
-        cmd.addAll(List.of("--listen", "127.0.0.1:0", "--user", user.toString(), "--allow-loopback",
+        Files.createDirectories(logDir);
+        cmd.addAll(List.of("--listen", "127.0.0.1:0", "--user", users.get(0).toString(), "--allow-loopback",
                 "--log-level", "warn"));
+        if (users.size() > 1) {
+            Path file = logDir.resolve(fileName(name) + ".users");
+            StringBuilder text = new StringBuilder();
+            for (UUID u : users.subList(1, users.size())) {
+                text.append(u).append('\n');
+            }
+            Files.writeString(file, text, StandardCharsets.UTF_8);
+            cmd.addAll(List.of("--users-file", file.toString()));
+        }
         if (tls == null) {
             cmd.add("--plaintext-for-testing");
         } else {
@@ -85,11 +113,12 @@ final class ManagedServer implements AutoCloseable {
         }
         cmd.addAll(launcher.serverOptions());
         cmd.addAll(extra);
-        Files.createDirectories(logDir);
         Path log = logDir.resolve(fileName(name) + ".log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         CompletableFuture<String> linkLine = new CompletableFuture<>();
-        Thread reader = new Thread(() -> copyOutput(p, log, linkLine), "vless-bench-" + fileName(name) + "-output");
+        CompletableFuture<String> transport = new CompletableFuture<>();
+        Thread reader = new Thread(() -> copyOutput(p, log, linkLine, transport),
+                "vless-bench-" + fileName(name) + "-output");
         reader.setDaemon(true);
         reader.start();
         String line;
@@ -101,18 +130,25 @@ final class ManagedServer implements AutoCloseable {
                     + readQuietly(log));
         }
         ShareLink link = ShareLink.parse(line.substring(line.indexOf("vless://")));
-        // Kept: user, address and security. The generator trusts its own certificate without a pin.
+        // Kept: user, address and security; with TLS, the run's certificate pinned, so that only it is trusted.
         return new ManagedServer(name, p, new ShareLink(link.user(), link.host(), link.port(), link.security(), null,
-                List.of(), false, name), true, log);
+                tls == null ? List.of() : List.of(tls.fingerprint()), false, name), true, log, transport.getNow(null));
     }
 
     /** Starts v2ray with a VLESS inbound on 127.0.0.1 ({@code decryption: none}), TLS if {@code tls} is given. */
     static ManagedServer v2ray(String name, Path binary, UUID user, TlsMaterial tls, Path logDir)
             throws IOException, InterruptedException {
+        return v2ray(name, binary, List.of(user), tls, logDir);
+    }
+
+    /** The same with several users (clients of the one inbound); the link is the first one's. */
+    static ManagedServer v2ray(String name, Path binary, List<UUID> users, TlsMaterial tls, Path logDir)
+            throws IOException, InterruptedException {
+        UUID user = users.get(0);
         int port = freePort();
         Files.createDirectories(logDir);
         Path config = logDir.resolve(fileName(name) + ".json");
-        Files.writeString(config, v2rayConfig(port, user, tls), StandardCharsets.UTF_8);
+        Files.writeString(config, v2rayConfig(port, users, tls), StandardCharsets.UTF_8);
         Path log = logDir.resolve(fileName(name) + ".log");
         Process p = new ProcessBuilder(binary.toString(), "-config", config.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -133,12 +169,16 @@ final class ManagedServer implements AutoCloseable {
             }
         }
         return new ManagedServer(name, p, new ShareLink(user, "127.0.0.1", port,
-                tls != null ? ShareLink.Security.TLS : ShareLink.Security.NONE, null, List.of(), false, name), false,
-                log);
+                tls != null ? ShareLink.Security.TLS : ShareLink.Security.NONE, null,
+                tls == null ? List.of() : List.of(tls.fingerprint()), false, name), false, log, null);
     }
 
     /** The v2ray configuration: one VLESS inbound, a freedom outbound, the same timeouts for every run. */
-    static String v2rayConfig(int port, UUID user, TlsMaterial tls) {
+    static String v2rayConfig(int port, List<UUID> users, TlsMaterial tls) {
+        StringBuilder clients = new StringBuilder();
+        for (UUID u : users) {
+            clients.append(clients.length() == 0 ? "" : ", ").append("{\"id\": \"").append(u).append("\"}");
+        }
         String stream = tls == null ? "{\"network\": \"tcp\", \"security\": \"none\"}"
                 : ("{\"network\": \"tcp\", \"security\": \"tls\", \"tlsSettings\": {\"certificates\": "
                         + "[{\"certificateFile\": \"%s\", \"keyFile\": \"%s\"}]}}").formatted(
@@ -151,12 +191,12 @@ final class ManagedServer implements AutoCloseable {
                     "listen": "127.0.0.1",
                     "port": %d,
                     "protocol": "vless",
-                    "settings": {"decryption": "none", "clients": [{"id": "%s"}]},
+                    "settings": {"decryption": "none", "clients": [%s]},
                     "streamSettings": %s
                   }],
                   "outbounds": [{"protocol": "freedom"}]
                 }
-                """.formatted(port, user, stream);
+                """.formatted(port, clients, stream);
     }
 
     String name() {
@@ -177,6 +217,11 @@ final class ManagedServer implements AutoCloseable {
 
     Path log() {
         return log;
+    }
+
+    /** The event loop transport the reference server's banner names ({@code epoll}, ...), or {@code null}. */
+    String transport() {
+        return transport;
     }
 
     /**
@@ -222,12 +267,19 @@ final class ManagedServer implements AutoCloseable {
         return Files.isExecutable(jcmd) ? jcmd.toString() : "jcmd";
     }
 
-    private static void copyOutput(Process p, Path log, CompletableFuture<String> linkLine) {
+    private static void copyOutput(Process p, Path log, CompletableFuture<String> linkLine,
+            CompletableFuture<String> transport) {
         try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
                 PrintWriter out = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true)) {
             String line;
             while ((line = in.readLine()) != null) {
                 out.println(line);
+                // The banner: "... listening on 127.0.0.1:PORT (transport epoll, ...)", before the share links.
+                int at = line.indexOf(" listening on ");
+                int t = at < 0 ? -1 : line.indexOf("(transport ", at);
+                if (t >= 0) {
+                    transport.complete(line.substring(t + 11).split("[,)]", 2)[0].trim());
+                }
                 if (line.contains("share link: vless://")) {
                     linkLine.complete(line);
                 }

@@ -10,9 +10,12 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * The run's results as {@code results.json} (every figure) and {@code results.md} (a table per workload: each target
@@ -89,8 +92,8 @@ final class Report {
         List<Map<String, Object>> out = new ArrayList<>();
         for (Result r : results) {
             Map<String, Object> m = new ObjectMapper().convertValue(r, LinkedHashMap.class);
-            Result direct = find(results, r, names.direct());
-            Result compare = names.compare() == null ? null : find(results, r, names.compare());
+            Result direct = counterpart(results, r, names.direct());
+            Result compare = names.compare() == null ? null : counterpart(results, r, names.compare());
             m.put("shareOfDirect", direct == null || direct.rate() == 0 ? null : r.rate() / direct.rate());
             m.put("rateVsCompare", compare == null || compare.rate() == 0 ? null : r.rate() / compare.rate());
             m.put("cpuVsCompare", compare == null || r.serverCpuUsPerOp() == null
@@ -104,13 +107,14 @@ final class Report {
     static String markdown(Machine machine, Map<String, Object> options, Names names, List<Result> results,
             List<MemoryProbe.Row> memory, List<ManyPeers.Row> manyPeers) {
         StringBuilder md = new StringBuilder();
-        md.append("| workload | target | rate | share of direct | p50 µs | p99 µs | p99.9 µs | loss | server CPU µs/op")
+        md.append("| workload | target | rate | share of direct | p50 µs | p99 µs | p99.9 µs | loss")
+                .append(" | drops server / generator | server cores | server CPU µs/op")
                 .append(" | rate vs ").append(names.compare() == null ? "compare" : names.compare())
                 .append(" | CPU/op vs ").append(names.compare() == null ? "compare" : names.compare()).append(" |\n");
-        md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        md.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         for (Result r : results) {
-            Result direct = find(results, r, names.direct());
-            Result compare = names.compare() == null ? null : find(results, r, names.compare());
+            Result direct = counterpart(results, r, names.direct());
+            Result compare = names.compare() == null ? null : counterpart(results, r, names.compare());
             boolean isCompare = compare == r || direct == r;
             md.append("| ").append(r.workload()).append(": ").append(r.label())
                     .append(" | ").append(r.target())
@@ -120,6 +124,9 @@ final class Report {
                     .append(" | ").append(num(r.p99Us()))
                     .append(" | ").append(num(r.p999Us()))
                     .append(" | ").append(r.loss() == null ? "" : String.format(Locale.ROOT, "%.3f%%", 100 * r.loss()))
+                    .append(" | ").append(drops(r, names))
+                    .append(" | ").append(r.serverCores() == null ? "" : String.format(Locale.ROOT, "%.2f",
+                            r.serverCores()))
                     .append(" | ").append(r.serverCpuUsPerOp() == null ? "" : String.format(Locale.ROOT, "%.2f",
                             r.serverCpuUsPerOp()) + " " + cpuUnit(r) + (r.serverKernelShare() == null ? ""
                             : String.format(Locale.ROOT, " (%.0f%% kernel)", 100 * r.serverKernelShare())))
@@ -129,10 +136,24 @@ final class Report {
                             : times(r.serverCpuUsPerOp() / compare.serverCpuUsPerOp()))
                     .append(" |\n");
         }
+        scaling(md, names, results);
         if (names.compare() != null && !results.isEmpty()) {
-            md.append("\nPerformance goals, ").append(names.primary()).append(" against ").append(names.compare())
-                    .append(" (measured, not asserted):\n\n");
-            goals(md, names, results);
+            // One list per variant of the primary's UDP echo rows: plaintext, and TLS when it was measured.
+            Set<String> variants = new LinkedHashSet<>();
+            for (Result r : results) {
+                if (r.workload().equals("udp-echo") && names.primary().equals(r.server())) {
+                    variants.add(r.variant() == null ? "" : r.variant());
+                }
+            }
+            for (String variant : variants) {
+                StringBuilder lines = new StringBuilder();
+                goals(lines, names, results, variant);
+                if (lines.length() > 0) { // only when the run had a goal's workload
+                    md.append("\nPerformance goals, ").append(variant.isEmpty() ? "" : variant + ": ")
+                            .append(names.primary()).append(" against ").append(names.compare())
+                            .append(" (measured, not asserted):\n\n").append(lines);
+                }
+            }
         }
         if (!memory.isEmpty()) {
             md.append("\n| memory: server | added | N | heap per item | RSS per item |\n|---|---|--:|--:|--:|\n");
@@ -166,28 +187,77 @@ final class Report {
     }
 
     /**
+     * The --scaling rows side by side: per server, security and flow count, the flows from one user (one NAT context)
+     * against the same flows from a user each.
+     */
+    private static void scaling(StringBuilder md, Names names, List<Result> results) {
+        List<Result> single = new ArrayList<>();
+        for (Result r : results) {
+            if (r.workload().equals("udp-scaling") && r.variant() != null && r.variant().startsWith("1 user")) {
+                single.add(r);
+            }
+        }
+        if (single.isEmpty()) {
+            return;
+        }
+        md.append("\n| scaling: flows | target | 1 user: rate | share of direct | server cores | loss | drops server ")
+                .append("/ generator | a user per flow: rate | share of direct | server cores | loss | drops server ")
+                .append("/ generator | many users / 1 user |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        for (Result one : single) {
+            boolean tls = one.variant().endsWith("TLS");
+            Result many = null;
+            for (Result x : results) {
+                if (x != one && x.workload().equals(one.workload()) && x.label().equals(one.label())
+                        && Objects.equals(x.server(), one.server()) && x.variant() != null
+                        && x.variant().endsWith("TLS") == tls && !x.variant().startsWith("1 user")) {
+                    many = x;
+                }
+            }
+            Result direct = counterpart(results, one, names.direct());
+            md.append("| ").append(one.label()).append(" | ").append(one.server()).append(tls ? " (TLS)" : "");
+            for (Result r : new Result[] {one, many}) {
+                if (r == null) {
+                    md.append(" | | | | | ");
+                    continue;
+                }
+                md.append(" | ").append(rate(r))
+                        .append(" | ").append(direct == null || direct.rate() == 0 ? "" : pct(r.rate() / direct.rate()))
+                        .append(" | ").append(r.serverCores() == null ? "" : String.format(Locale.ROOT, "%.2f",
+                                r.serverCores()))
+                        .append(" | ").append(r.loss() == null ? "" : String.format(Locale.ROOT, "%.3f%%",
+                                100 * r.loss()))
+                        .append(" | ").append(drops(r, names));
+            }
+            md.append(" | ").append(many == null || one.rate() == 0 ? "" : times(many.rate() / one.rate()))
+                    .append(" |\n");
+        }
+    }
+
+    /**
      * The goals, on the default UDP echo workloads: a single flow's ping-pong at twice the comparison's round trips per
      * second; with many flows or a full window, at most half its server CPU per round trip and a larger share of the
      * direct path's rate.
      */
-    private static void goals(StringBuilder md, Names names, List<Result> results) {
-        String ownName = names.primary();
-        String otherName = names.compare();
-        Result ping = pick(results, "udp-echo", "1 flow × 64 B × 1 in flight", names.primary());
-        Result pingCompare = pick(results, "udp-echo", "1 flow × 64 B × 1 in flight", names.compare());
+    private static void goals(StringBuilder md, Names names, List<Result> results, String variant) {
+        Result ping = pick(results, "udp-echo", "1 flow × 64 B × 1 in flight", names.primary(), variant);
+        Result pingCompare = ping == null ? null : counterpart(results, ping, names.compare());
         if (ping != null && pingCompare != null) {
+            String ownName = ping.target();
+            String otherName = pingCompare.target();
             double x = ping.rate() / pingCompare.rate();
             md.append(String.format(Locale.ROOT, "- 1 flow × 64 B × 1 in flight (ping-pong), round trips per second: "
                     + "%s %s, %s %s: %.2f× (goal: at least 2×): %s%n", ownName, Progress.human(ping.rate()),
                     otherName, Progress.human(pingCompare.rate()), x, x >= 2 ? "met" : "not met"));
         }
         for (String label : List.of("64 flows × 1200 B × 8 in flight", "1 flow × 1200 B × 32 in flight")) {
-            Result p = pick(results, "udp-echo", label, names.primary());
-            Result c = pick(results, "udp-echo", label, names.compare());
-            Result d = pick(results, "udp-echo", label, names.direct());
+            Result p = pick(results, "udp-echo", label, names.primary(), variant);
+            Result c = p == null ? null : counterpart(results, p, names.compare());
+            Result d = p == null ? null : counterpart(results, p, names.direct());
             if (p == null || c == null) {
                 continue;
             }
+            String ownName = p.target();
+            String otherName = c.target();
             if (p.serverCpuUsPerOp() != null && c.serverCpuUsPerOp() != null) {
                 double x = p.serverCpuUsPerOp() / c.serverCpuUsPerOp();
                 md.append(String.format(Locale.ROOT, "- %s, server CPU per round trip: %s %.2f µs, %s %.2f µs: "
@@ -204,24 +274,44 @@ final class Report {
         }
     }
 
-    private static Result pick(List<Result> results, String workload, String label, String target) {
+    private static Result pick(List<Result> results, String workload, String label, String server,
+            String variant) {
         for (Result r : results) {
-            if (r.workload().equals(workload) && r.label().equals(label) && r.target().equals(target)) {
+            if (r.workload().equals(workload) && r.label().equals(label) && server.equals(r.server())
+                    && variant.equals(r.variant() == null ? "" : r.variant())) {
                 return r;
             }
         }
         return null;
     }
 
-    /** The result of {@code target} for the same workload as {@code r}; TLS variants match their plain names. */
-    private static Result find(List<Result> results, Result r, String target) {
+    /**
+     * The result of {@code server} for the same workload as {@code r}, in r's variant (TLS, users) when it was
+     * measured in it, else in any: UDP over TLS and the users' rows are shares of the one plain direct path.
+     */
+    static Result counterpart(List<Result> results, Result r, String server) {
+        Result any = null;
         for (Result x : results) {
-            if (x.workload().equals(r.workload()) && x.label().equals(r.label())
-                    && (x.target().equals(target) || x.target().equals(target + " (TLS)"))) {
-                return x;
+            if (x.workload().equals(r.workload()) && x.label().equals(r.label()) && server.equals(x.server())) {
+                if (Objects.equals(x.variant(), r.variant())) {
+                    return x;
+                }
+                if (any == null) {
+                    any = x;
+                }
             }
         }
-        return null;
+        return any;
+    }
+
+    /** Kernel drops at the server's and at the generator's UDP sockets; the direct path has no server. */
+    private static String drops(Result r, Names names) {
+        if (r.serverDrops() == null && r.clientDrops() == null) {
+            return "";
+        }
+        String server = names.direct().equals(r.server()) ? "–" : r.serverDrops() == null ? "n/a"
+                : Long.toString(r.serverDrops());
+        return server + " / " + (r.clientDrops() == null ? "n/a" : Long.toString(r.clientDrops()));
     }
 
     private static String rate(Result r) {
@@ -231,7 +321,7 @@ final class Report {
             default -> " " + r.rateUnit();
         };
         String s = Progress.human(r.rate()) + unit;
-        if (r.workload().equals("udp-echo")) {
+        if (r.workload().startsWith("udp-")) {
             s += String.format(Locale.ROOT, " (%.0f Mbit/s)", r.mbitPerSecond());
         }
         return s;
@@ -239,7 +329,7 @@ final class Report {
 
     private static String cpuUnit(Result r) {
         return switch (r.workload()) {
-            case "udp-echo" -> "/rt";
+            case "udp-echo", "udp-scaling" -> "/rt";
             case "tcp-bulk" -> "/MB";
             default -> "/conn";
         };

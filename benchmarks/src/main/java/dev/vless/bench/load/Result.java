@@ -21,9 +21,18 @@ package dev.vless.bench.load;
  * @param operations       operations completed in the window
  * @param errors           operations that failed in the window (lost datagrams, failed connections)
  * @param seconds          the window's length
+ * @param server           the target without its variant: {@code direct}, {@code reference v1 mux [epoll]}, ...
+ * @param variant          what the target varies in a run, comparable across servers: {@code ""}, {@code TLS},
+ *                         {@code 64 users}, {@code 1 user, TLS}, ...
+ * @param serverCores      the server's CPU time over the window's wall time (1.0 = one core busy), or {@code null}
+ * @param clientCores      the generator's CPU time over the window's wall time
+ * @param serverDrops      datagrams the kernel dropped at the server's UDP sockets (full receive buffers) from the
+ *                         window's start until its last echo was in; {@code null} when not UDP or not known
+ * @param clientDrops      the same at the generator's own UDP sockets (its echo peers, and the direct path's flows)
  */
 record Result(String workload, String label, String target, double rate, String rateUnit, double mbitPerSecond,
         Double p50Us, Double p99Us, Double p999Us, Double loss, Double serverCpuUsPerOp, Double serverKernelShare,
         double clientCpuUsPerOp,
-        long operations, long errors, double seconds) {
+        long operations, long errors, double seconds,
+        String server, String variant, Double serverCores, Double clientCores, Long serverDrops, Long clientDrops) {
 }

@@ -120,14 +120,16 @@ final class TcpBulk {
             long start = System.nanoTime();
             progress.phase(what, "measure", timing.duration(), () -> peers.sinkBytes() / 1_000_000, "MB/s");
             long bytes = peers.sinkBytes() - bytes0;
-            double seconds = (System.nanoTime() - start) / 1e9;
+            long wall = System.nanoTime() - start;
+            double seconds = wall / 1e9;
             Cpu.Sample used = cpu.stop();
             long megabytes = Math.max(1, Math.round(bytes / 1e6));
             double rate = bytes / 1e6 / seconds;
             return new Result("tcp-bulk", label(connections), target.name(), rate, "MB/s", rate * 8, null, null,
                     null, null, used.serverMicrosPer(megabytes), used.serverKernelShare(),
                     used.clientMicrosPer(megabytes), megabytes,
-                    broken.get(), seconds);
+                    broken.get(), seconds, target.server(), target.variant(), used.serverCores(wall),
+                    used.clientCores(wall), null, null);
         } finally {
             stopping.set(true);
             for (Channel ch : channels) {

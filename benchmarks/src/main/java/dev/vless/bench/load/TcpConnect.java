@@ -54,7 +54,7 @@ final class TcpConnect {
     Result run(int concurrency, Target target, Timing timing, Progress progress) throws Exception {
         boolean useTls = target.tls();
         InetSocketAddress echo = target.isDirect() && useTls ? peers.tlsEcho() : peers.tcpEcho();
-        SslContext ssl = !useTls ? null : target.isDirect() ? tls.insecureClient() : tls.clientFor(target.link());
+        SslContext ssl = !useTls ? null : target.isDirect() ? tls.ownClient() : tls.clientFor(target.link());
         InetSocketAddress address = target.isDirect() ? echo : target.link().address();
         int expected = target.isDirect() || target.version() == VlessVersion.V1 ? 1 : 3; // v0: "00 00" first
         LoopState[] states = new LoopState[net.loopCount()];
@@ -102,7 +102,9 @@ final class TcpConnect {
                     micros(setup, 50), micros(setup, 99), micros(setup, 99.9),
                     completed + failed == 0 ? null : (double) failed / (completed + failed),
                     used.serverMicrosPer(completed), used.serverKernelShare(),
-                    used.clientMicrosPer(completed), completed, failed, seconds);
+                    used.clientMicrosPer(completed), completed, failed, seconds, target.server(), target.variant(),
+                    used.serverCores(window.end - window.start), used.clientCores(window.end - window.start), null,
+                    null);
         } finally {
             window.stopping = true;
             Thread.sleep(ATTEMPT_TIMEOUT_NANOS / 1_000_000 / 10);

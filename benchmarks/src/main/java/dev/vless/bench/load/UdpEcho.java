@@ -38,6 +38,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
@@ -102,7 +103,18 @@ final class UdpEcho {
     }
 
     Result run(Spec spec, Target target, Timing timing, Progress progress) throws Exception {
-        Run run = new Run(spec, target, timing, progress);
+        return run("udp-echo", spec, target, timing, progress);
+    }
+
+    /** Runs the workload; {@code workload} names it in the result ({@code udp-echo}, {@code udp-scaling}). */
+    Result run(String workload, Spec spec, Target target, Timing timing, Progress progress) throws Exception {
+        if (target.mux() && target.users().size() > 1 && target.users().size() != spec.flows()) {
+            // A MUX flow's echoes are read on its MUX connection's loop, which must be the flow's own loop.
+            throw new IllegalArgumentException(target.name() + ": over UDP-MUX the flows are spread over one user "
+                    + "or one user per flow (expected: 1 or " + spec.flows() + " users, not "
+                    + target.users().size() + ")");
+        }
+        Run run = new Run(workload, spec, target, timing, progress);
         try {
             return run.execute();
         } finally {
@@ -150,6 +162,7 @@ final class UdpEcho {
     }
 
     private final class Run {
+        final String workload;
         final Spec spec;
         final Target target;
         final Timing timing;
@@ -158,14 +171,16 @@ final class UdpEcho {
         final List<Flow> flows = new ArrayList<>();
         final AtomicLong umfurs = new AtomicLong();
         final AtomicLong brokenFlows = new AtomicLong();
-        Channel crumfurs;
+        /** The v1 CRUMFURS connections, one per user: a v1 client opens its context's CRUMFURS first. */
+        final List<Channel> crumfurs = new ArrayList<>();
         /** Per generator loop, for a UDP-MUX target: the loop's MUX connection and its demultiplexer. */
         MuxConnection[] muxes;
         volatile long windowStart = Long.MAX_VALUE;
         volatile long windowEnd = Long.MAX_VALUE;
         volatile boolean stopping;
 
-        Run(Spec spec, Target target, Timing timing, Progress progress) {
+        Run(String workload, Spec spec, Target target, Timing timing, Progress progress) {
+            this.workload = workload;
             this.spec = spec;
             this.target = target;
             this.timing = timing;
@@ -179,7 +194,7 @@ final class UdpEcho {
         Result execute() throws Exception {
             List<InetSocketAddress> peerAddresses = peers.udpEchoes(spec.flows());
             if (target.mux()) {
-                openMuxes(Math.min(states.length, spec.flows()));
+                openMuxes();
             } else if (!target.isDirect() && target.version() == VlessVersion.V1) {
                 openCrumfurs();
             }
@@ -219,14 +234,20 @@ final class UdpEcho {
                 return n;
             };
             progress.phase(what, "warm-up", timing.warmup(), echoes, "rt/s");
+            UdpDrops.Snapshot serverDrops0 = UdpDrops.snapshot(target.pid());
+            UdpDrops.Snapshot clientDrops0 = UdpDrops.snapshot(ProcessHandle.current().pid());
             Cpu cpu = Cpu.start(target.pid());
             windowStart = System.nanoTime();
             progress.phase(what, "measure", timing.duration(), echoes, "rt/s");
             windowEnd = System.nanoTime();
             stopping = true;
             Cpu.Sample used = cpu.stop();
-            double seconds = (windowEnd - windowStart) / 1e9;
+            long wall = windowEnd - windowStart;
+            double seconds = wall / 1e9;
             drain();
+            // Read after the drain: a datagram sent in the window and dropped is dropped by the time its echo is due.
+            Long serverDrops = UdpDrops.delta(serverDrops0, UdpDrops.snapshot(target.pid()));
+            Long clientDrops = UdpDrops.delta(clientDrops0, UdpDrops.snapshot(ProcessHandle.current().pid()));
 
             Histogram rtt = new Histogram(HIGHEST_RTT, 3);
             long sent = 0;
@@ -241,13 +262,14 @@ final class UdpEcho {
                 echoed += counts[1];
             }
             double rate = echoed / seconds;
-            return new Result("udp-echo", spec.label(), target.name(), rate, "round trips/s",
+            return new Result(workload, spec.label(), target.name(), rate, "round trips/s",
                     rate * spec.payload() * 8 / 1e6,
                     micros(rtt, 50), micros(rtt, 99), micros(rtt, 99.9),
                     sent == 0 ? null : (double) (sent - echoed) / sent,
                     used.serverMicrosPer(echoed), used.serverKernelShare(),
                     used.clientMicrosPer(echoed), echoed, sent - echoed + brokenFlows.get(),
-                    seconds);
+                    seconds, target.server(), target.variant(), used.serverCores(wall), used.clientCores(wall),
+                    serverDrops, clientDrops);
         }
 
         private void tick(LoopState st) {
@@ -293,10 +315,25 @@ final class UdpEcho {
             }
         }
 
+        /** Opens a CRUMFURS for each user, at once, and waits for every acknowledgement. */
         private void openCrumfurs() throws Exception {
-            Promise<Void> acked = net.loop(0).newPromise();
+            List<UUID> users = target.distinctUsers();
+            List<Promise<Void>> acks = new ArrayList<>();
+            for (int i = 0; i < users.size(); i++) {
+                acks.add(openCrumfurs(users.get(i), net.loop(i)));
+            }
+            for (Promise<Void> acked : acks) {
+                if (!acked.await(10, TimeUnit.SECONDS) || !acked.isSuccess()) {
+                    throw new IllegalStateException(target.name() + ": no CRUMFURS acknowledgement: "
+                            + (acked.cause() != null ? acked.cause() : "timed out"));
+                }
+            }
+        }
+
+        private Promise<Void> openCrumfurs(UUID user, EventLoop loop) throws Exception {
+            Promise<Void> acked = loop.newPromise();
             SslContext ssl = target.tls() ? tls.clientFor(target.link()) : null;
-            Channel ch = net.tcp(net.loop(0), new ChannelInitializer<>() {
+            io.netty.channel.ChannelFuture connected = net.tcp(loop, new ChannelInitializer<>() {
                 @Override
                 protected void initChannel(Channel c) {
                     ChannelPipeline p = c.pipeline();
@@ -325,7 +362,7 @@ final class UdpEcho {
                         }
 
                         private void sendRequest(ChannelHandlerContext ctx) {
-                            ctx.writeAndFlush(encode(VlessRequest.crumfurs(target.link().user()), ctx));
+                            ctx.writeAndFlush(encode(VlessRequest.crumfurs(user), ctx));
                         }
 
                         @Override
@@ -350,20 +387,30 @@ final class UdpEcho {
                         }
                     });
                 }
-            }).connect(target.link().address()).sync().channel();
-            crumfurs = ch;
-            if (!acked.await(10, TimeUnit.SECONDS) || !acked.isSuccess()) {
-                throw new IllegalStateException(target.name() + ": no CRUMFURS acknowledgement: "
-                        + (acked.cause() != null ? acked.cause() : "timed out"));
+            }).connect(target.link().address());
+            synchronized (crumfurs) {
+                crumfurs.add(connected.channel()); // closed at the end whether it connected or not
             }
+            connected.addListener(f -> {
+                if (!f.isSuccess()) {
+                    acked.tryFailure(f.cause());
+                }
+            });
+            return acked;
         }
 
-        /** Opens one UDP-MUX connection per generator loop in use and waits for each one's 0x15. */
-        private void openMuxes(int count) throws Exception {
+        /**
+         * Opens the UDP-MUX connections and waits for each one's 0x15: for one user, one per generator loop in use
+         * (one client whose datagrams leave from several threads); for a user per flow, one per user, on its flow's
+         * loop (each user a client, and a NAT context, of its own).
+         */
+        private void openMuxes() throws Exception {
+            boolean perUser = target.users().size() > 1;
+            int count = perUser ? target.users().size() : Math.min(states.length, spec.flows());
             muxes = new MuxConnection[count];
             SslContext ssl = target.tls() ? tls.clientFor(target.link()) : null;
             for (int i = 0; i < count; i++) {
-                MuxConnection m = new MuxConnection(net.loop(i));
+                MuxConnection m = new MuxConnection(net.loop(i), perUser ? target.users().get(i) : target.userFor(0));
                 muxes[i] = m;
                 net.tcp(net.loop(i), new ChannelInitializer<>() {
                     @Override
@@ -395,17 +442,19 @@ final class UdpEcho {
         final class MuxConnection extends ByteToMessageDecoder {
             final Promise<Void> acked;
             final LongObjectHashMap<Flow> bySource = new LongObjectHashMap<>();
+            final UUID user;
             Channel channel;
 
-            MuxConnection(EventLoop loop) {
+            MuxConnection(EventLoop loop, UUID user) {
                 acked = loop.newPromise();
+                this.user = user;
             }
 
             @Override
             public void channelActive(ChannelHandlerContext ctx) throws Exception {
                 channel = ctx.channel();
                 if (!target.tls()) {
-                    ctx.writeAndFlush(encode(VlessRequest.mux(target.link().user()), ctx));
+                    ctx.writeAndFlush(encode(VlessRequest.mux(user), ctx));
                 }
                 super.channelActive(ctx);
             }
@@ -414,7 +463,7 @@ final class UdpEcho {
             public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
                 if (evt instanceof SslHandshakeCompletionEvent e) {
                     if (e.isSuccess()) {
-                        ctx.writeAndFlush(encode(VlessRequest.mux(target.link().user()), ctx));
+                        ctx.writeAndFlush(encode(VlessRequest.mux(user), ctx));
                     } else {
                         acked.tryFailure(e.cause());
                     }
@@ -494,8 +543,10 @@ final class UdpEcho {
                     closing.add(f.channel.close());
                 }
             }
-            if (crumfurs != null) {
-                closing.add(crumfurs.close());
+            synchronized (crumfurs) {
+                for (Channel c : crumfurs) {
+                    closing.add(c.close());
+                }
             }
             if (muxes != null) {
                 for (MuxConnection m : muxes) {
@@ -759,7 +810,7 @@ final class UdpEcho {
             }
 
             private void sendRequest(ChannelHandlerContext ctx) {
-                VlessRequest request = new VlessRequest(target.version(), target.link().user(), new byte[0],
+                VlessRequest request = new VlessRequest(target.version(), target.userFor(index), new byte[0],
                         VlessCommand.UDP, VlessAddress.of(peer));
                 ctx.writeAndFlush(encode(request, ctx));
                 ready.trySuccess(null);

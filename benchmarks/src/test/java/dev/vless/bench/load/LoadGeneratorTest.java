@@ -33,6 +33,7 @@ class LoadGeneratorTest {
         List<String> args = new ArrayList<>(List.of("--udp", "2x64x2", "--tcp-bulk", "1", "--tcp-connect", "1",
                 "--duration", "500ms", "--warmup", "200ms", "--server-warmup", "0", "--memory", "8",
                 "--protocol", "v1,v0", "--udp-mode", "per-remote,mux", "--many-peers", "16x2",
+                "--security", "plain", // UDP over TLS: LoadGeneratorVariantsTest
                 "--out", out.toString()));
         if (v2ray) {
             args.add("--v2ray");
