@@ -1,16 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.bench.load;
 
-import java.io.IOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
+import dev.vless.server.internal.KernelUdpDrops;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The kernel's datagram drops at one process's UDP sockets, from Linux's {@code /proc}: the {@code drops} column of
@@ -44,60 +37,12 @@ final class UdpDrops {
         if (pid <= 0 || !ProcStat.available()) {
             return null;
         }
-        Path proc = Path.of("/proc", Long.toString(pid));
-        try {
-            Set<Long> inodes = socketInodes(proc.resolve("fd"));
-            Map<Long, Long> drops = new HashMap<>();
-            // The process's own view of the tables (its network namespace), not necessarily the generator's.
-            for (String table : List.of("udp", "udp6")) {
-                Path file = proc.resolve("net").resolve(table);
-                if (Files.isReadable(file)) {
-                    parse(Files.readAllLines(file), inodes, drops);
-                }
-            }
-            return new Snapshot(drops);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read the UDP sockets of process " + pid + " from /proc: " + e, e);
-        }
+        // The server's own reader of the tables, pointed at another process.
+        return new Snapshot(KernelUdpDrops.byInode(Path.of("/proc", Long.toString(pid))));
     }
 
     /** Drops between two snapshots, or {@code null} when either is unknown. */
     static Long delta(Snapshot before, Snapshot after) {
         return before == null || after == null ? null : after.since(before);
-    }
-
-    /**
-     * Adds the {@code drops} of the lines of one {@code /proc/net/udp}-format table whose inode is in {@code inodes}.
-     * Fields: sl, local, remote, st, tx:rx queue, tr:when, retrnsmt, uid, timeout, inode, ref, pointer, drops.
-     */
-    static void parse(List<String> lines, Set<Long> inodes, Map<Long, Long> out) {
-        for (int i = 1; i < lines.size(); i++) { // the first line names the columns
-            String[] f = lines.get(i).trim().split("\\s+");
-            if (f.length < 13) {
-                continue;
-            }
-            long inode = Long.parseLong(f[9]);
-            if (inodes.contains(inode)) {
-                out.merge(inode, Long.parseLong(f[12]), Long::sum);
-            }
-        }
-    }
-
-    private static Set<Long> socketInodes(Path fdDir) throws IOException {
-        Set<Long> inodes = new HashSet<>();
-        try (DirectoryStream<Path> fds = Files.newDirectoryStream(fdDir)) {
-            for (Path fd : fds) {
-                String target;
-                try {
-                    target = Files.readSymbolicLink(fd).toString();
-                } catch (NoSuchFileException e) {
-                    continue; // closed while we listed
-                }
-                if (target.startsWith("socket:[")) {
-                    inodes.add(Long.parseLong(target.substring(8, target.length() - 1)));
-                }
-            }
-        }
-        return inodes;
     }
 }

@@ -21,7 +21,6 @@ import java.util.Set;
  */
 public final class KernelUdpDrops {
 
-    private static final Path FDS = Path.of("/proc/self/fd");
     private static final List<Path> TABLES = List.of(Path.of("/proc/self/net/udp"), Path.of("/proc/self/net/udp6"));
 
     /** Last drops seen per open socket inode. */
@@ -31,7 +30,7 @@ public final class KernelUdpDrops {
 
     /** Whether this system has the tables. */
     public static boolean supported() {
-        return Files.isReadable(TABLES.get(0)) && Files.isDirectory(FDS);
+        return Files.isReadable(TABLES.get(0)) && Files.isDirectory(Path.of("/proc/self/fd"));
     }
 
     /** Drops at this process's UDP sockets since this object was made (never decreasing). */
@@ -39,11 +38,7 @@ public final class KernelUdpDrops {
         if (!supported()) {
             return 0;
         }
-        Set<Long> mine = socketInodes();
-        Map<Long, Long> now = new HashMap<>();
-        for (Path table : TABLES) {
-            readTable(table, mine, now);
-        }
+        Map<Long, Long> now = byInode(Path.of("/proc/self"));
         for (Map.Entry<Long, Long> e : seen.entrySet()) {
             if (!now.containsKey(e.getKey())) {
                 retired += e.getValue();
@@ -58,9 +53,43 @@ public final class KernelUdpDrops {
         return sum;
     }
 
-    private static Set<Long> socketInodes() {
+    /**
+     * The drops of each UDP socket a process holds now, by socket inode, from its {@code /proc} directory
+     * ({@code /proc/self} or {@code /proc/<pid>}): the sockets are the {@code socket:[inode]} links in its
+     * {@code fd} directory, the counters its own view of the tables (its network namespace). Empty when /proc cannot
+     * tell (not Linux, or the process is gone).
+     */
+    public static Map<Long, Long> byInode(Path process) {
+        Set<Long> mine = socketInodes(process.resolve("fd"));
+        Map<Long, Long> drops = new HashMap<>();
+        for (String table : List.of("udp", "udp6")) {
+            readTable(process.resolve("net").resolve(table), mine, drops);
+        }
+        return drops;
+    }
+
+    /**
+     * Drops at the socket bound to {@code port} (IPv6 when {@code ipv6}) in this network namespace, whoever holds it;
+     * -1 when there is none (or no /proc).
+     */
+    public static long atPort(boolean ipv6, int port) {
+        String local = String.format(java.util.Locale.ROOT, ":%04X", port);
+        try {
+            for (String line : Files.readAllLines(ipv6 ? TABLES.get(1) : TABLES.get(0))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 13 && f[1].endsWith(local)) {
+                    return Long.parseLong(f[12]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    private static Set<Long> socketInodes(Path fdDir) {
         Set<Long> inodes = new HashSet<>();
-        try (DirectoryStream<Path> fds = Files.newDirectoryStream(FDS)) {
+        try (DirectoryStream<Path> fds = Files.newDirectoryStream(fdDir)) {
             for (Path fd : fds) {
                 try {
                     String link = Files.readSymbolicLink(fd).toString();
@@ -68,7 +97,7 @@ public final class KernelUdpDrops {
                         inodes.add(Long.parseLong(link, 8, link.length() - 1, 10));
                     }
                 } catch (IOException | RuntimeException e) {
-                    // Closed between listing and reading: no longer ours.
+                    // Closed between listing and reading: no longer held.
                 }
             }
         } catch (IOException e) {
@@ -78,7 +107,7 @@ public final class KernelUdpDrops {
     }
 
     /** Adds the drops of the sockets in {@code mine} listed in {@code table}. */
-    static void readTable(Path table, Set<Long> mine, Map<Long, Long> into) {
+    private static void readTable(Path table, Set<Long> mine, Map<Long, Long> into) {
         List<String> lines;
         try {
             lines = Files.readAllLines(table);

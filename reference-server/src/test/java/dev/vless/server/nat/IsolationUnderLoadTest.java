@@ -274,7 +274,7 @@ class IsolationUnderLoadTest {
             for (int family : families) {
                 for (int port : ledger.ports(u, family)) {
                     b.append(String.format(" user %d IPv%d port %d: %d;", u, family, port,
-                            KernelUdpDrops.at(family, port)));
+                            dev.vless.server.internal.KernelUdpDrops.atPort(family == 6, port)));
                 }
             }
         }
