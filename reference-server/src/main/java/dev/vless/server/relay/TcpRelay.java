@@ -164,8 +164,7 @@ final class TcpRelay {
             return;
         }
         clientEnded = true;
-        shutdownOutput(outbound);
-        closeIfBothEnded();
+        endDirection(outbound);
     }
 
     private void targetEnded() {
@@ -173,14 +172,21 @@ final class TcpRelay {
             return;
         }
         targetEnded = true;
-        shutdownOutput(inbound);
-        closeIfBothEnded();
+        endDirection(inbound);
     }
 
-    private void closeIfBothEnded() {
+    /**
+     * Passes one direction's end on to {@code ch}: a half-close while the other direction is still open, else the
+     * close of both, which ends that direction too (a close_notify and a FIN). Half-closing just before closing cost
+     * a shutdown system call and, in Netty, two exceptions with stack traces per connection, more when the peer has
+     * already reset.
+     */
+    private void endDirection(Channel ch) {
         if (clientEnded && targetEnded) {
             closeOnFlush(inbound);
             closeOnFlush(outbound);
+        } else {
+            shutdownOutput(ch);
         }
     }
 
