@@ -164,7 +164,8 @@ final class TcpRelay {
             return;
         }
         clientEnded = true;
-        endDirection(outbound);
+        shutdownOutput(outbound);
+        closeIfBothEnded();
     }
 
     private void targetEnded() {
@@ -172,21 +173,14 @@ final class TcpRelay {
             return;
         }
         targetEnded = true;
-        endDirection(inbound);
+        shutdownOutput(inbound);
+        closeIfBothEnded();
     }
 
-    /**
-     * Passes one direction's end on to {@code ch}: a half-close while the other direction is still open, else the
-     * close of both, which ends that direction too (a close_notify and a FIN). Half-closing just before closing cost
-     * a shutdown system call and, in Netty, two exceptions with stack traces per connection, more when the peer has
-     * already reset.
-     */
-    private void endDirection(Channel ch) {
+    private void closeIfBothEnded() {
         if (clientEnded && targetEnded) {
             closeOnFlush(inbound);
             closeOnFlush(outbound);
-        } else {
-            shutdownOutput(ch);
         }
     }
 
