@@ -170,6 +170,14 @@ public final class VlessServer implements AutoCloseable {
         return transport == null ? null : transport.name();
     }
 
+    /**
+     * The TLS engine serving connections, such as "OpenSSL BoringSSL" or "JDK" ("none" without TLS); {@code null}
+     * before start.
+     */
+    public String tlsEngine() {
+        return tls == null ? null : tls.engine();
+    }
+
     /** The SHA-256 fingerprint of the server certificate (colon-separated hex), or {@code null} without TLS. */
     public String certificateFingerprint() {
         return tls == null ? null : tls.fingerprintSha256();

@@ -34,6 +34,7 @@ import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -113,11 +114,12 @@ class OperatorLogTest {
         }
     }
 
-    @Test
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TlsConfig.Provider.class)
     @DisplayName("TLS-1 · a client that does not trust the certificate: the handshake failure and what to do")
-    void tlsClientDoesNotTrustTheCertificate() throws Exception {
+    void tlsClientDoesNotTrustTheCertificate(TlsConfig.Provider provider) throws Exception {
         try (LogCapture log = LogCapture.start();
-             VlessServer server = start(b -> b.tls(TlsConfig.selfSigned("localhost")))) {
+             VlessServer server = start(b -> b.tls(TlsConfig.selfSigned("localhost").withProvider(provider)))) {
             SSLContext defaultTrust = SSLContext.getInstance("TLS");
             defaultTrust.init(null, null, null); // the JDK's CAs, which never signed a self-signed certificate
             try (SSLSocket s = (SSLSocket) defaultTrust.getSocketFactory().createSocket()) {
@@ -126,17 +128,21 @@ class OperatorLogTest {
                 assertThatThrownBy(s::startHandshake).isInstanceOf(SSLHandshakeException.class);
             }
 
-            assertOnce(log, "TLS handshake with client 127.0.0.1 failed: Received fatal alert: certificate_unknown; "
+            // Each engine words the alert its own way; the advice is the same.
+            String alert = provider == TlsConfig.Provider.JDK ? "Received fatal alert: certificate_unknown"
+                    : "error:10000416:SSL routines:OPENSSL_internal:SSLV3_ALERT_CERTIFICATE_UNKNOWN";
+            assertOnce(log, "TLS handshake with client 127.0.0.1 failed: " + alert + "; "
                     + "the client does not trust the server certificate: give it the share link the server printed "
                     + "(pcs= pins a self-signed certificate), or use --cert/--key with a certificate its CAs trust");
         }
     }
 
-    @Test
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TlsConfig.Provider.class)
     @DisplayName("TLS-2 · a client that offers only TLS 1.0: the handshake failure names the version")
-    void tlsClientSpeaksAnotherVersion() throws Exception {
+    void tlsClientSpeaksAnotherVersion(TlsConfig.Provider provider) throws Exception {
         try (LogCapture log = LogCapture.start();
-             VlessServer server = start(b -> b.tls(TlsConfig.selfSigned("localhost")))) {
+             VlessServer server = start(b -> b.tls(TlsConfig.selfSigned("localhost").withProvider(provider)))) {
             try (Socket s = new Socket()) {
                 s.connect(server.localAddress(), 5000);
                 s.setSoTimeout(5000);
@@ -146,8 +152,10 @@ class OperatorLogTest {
                 s.getInputStream().readAllBytes(); // the server's alert, then its close
             }
 
+            // The JDK names the version it refused; BoringSSL says UNSUPPORTED_PROTOCOL.
+            String refused = provider == TlsConfig.Provider.JDK ? ".*TLSv1\\b.*" : ".*UNSUPPORTED_PROTOCOL.*";
             String line = assertOnce(log, Pattern.compile("TLS handshake with client 127\\.0\\.0\\.1 failed: "
-                    + ".*TLSv1\\b.*; " + Pattern.quote("the client speaks a TLS version the server does not: the "
+                    + refused + "; " + Pattern.quote("the client speaks a TLS version the server does not: the "
                     + "server accepts TLS 1.3 and 1.2 (TLS-2)")));
             assertThat(line).doesNotContain("\tat ");
         }

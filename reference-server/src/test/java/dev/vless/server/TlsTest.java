@@ -49,6 +49,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** The TLS listener (§17): self-signed and PEM certificates, relaying TCP, UDP and CRUMFURS inside TLS. */
 class TlsTest {
@@ -76,7 +78,7 @@ class TlsTest {
     }
 
     /** Trusts any server certificate and remembers the chain it was shown. */
-    static final class RecordingTrustManager implements X509TrustManager {
+    static class RecordingTrustManager implements X509TrustManager {
         volatile X509Certificate[] chain;
 
         @Override
@@ -124,20 +126,145 @@ class TlsTest {
         }
     }
 
-    @Test
-    @DisplayName("TCP-3 · inside TLS 1.3 the client's close_notify ends only its direction; the answer still arrives")
-    void closeNotifyIsAHalfClose() throws Exception {
+    /** A server on {@code provider}'s engine; fails when OpenSSL is asked for and would quietly be the JDK's. */
+    static VlessServer start(TlsConfig.Provider provider) throws Exception {
+        VlessServer server = start(TlsConfig.selfSigned("localhost").withProvider(provider));
+        if (provider == TlsConfig.Provider.OPENSSL && !server.tlsEngine().startsWith("OpenSSL")) {
+            server.close();
+            throw new AssertionError("the OpenSSL engine does not serve here (" + server.tlsEngine()
+                    + "), so its half-close cannot be tested (expected: netty-tcnative-boringssl-static to load)");
+        }
+        return server;
+    }
+
+    /**
+     * A TLS client over its own TCP socket (a layered SSLSocket): its shutdownOutput sends close_notify and no FIN,
+     * so only the end of stream inside TLS can tell the server that the client's direction ended.
+     */
+    static TestClient connectTlsLayered(VlessServer server, String protocol) throws Exception {
+        SSLContext ctx = SSLContext.getInstance("TLS");
+        ctx.init(null, new TrustManager[] {new RecordingTrustManager()}, null);
+        java.net.Socket tcp = new java.net.Socket();
+        tcp.connect(server.localAddress(), 5000);
+        SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket(tcp, "localhost",
+                server.localAddress().getPort(), true);
+        s.setEnabledProtocols(new String[] {protocol});
+        s.setSoTimeout(5000);
+        s.startHandshake();
+        assertThat(s.getSession().getProtocol()).isEqualTo(protocol);
+        return TestClient.over(s);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TlsConfig.Provider.class)
+    @DisplayName("TCP-3 · inside TLS 1.3 the client's close_notify (with its FIN) ends only its direction; the answer"
+            + " still arrives")
+    void closeNotifyIsAHalfClose(TlsConfig.Provider provider) throws Exception {
         try (TcpEchoServer target = TcpEchoServer.start((s, conn) -> {
             TcpEchoServer.drainAndRecord(s, conn);
             s.getOutputStream().write(("got " + conn.received().length).getBytes(StandardCharsets.US_ASCII));
         });
-             VlessServer server = start(TlsConfig.selfSigned("localhost"));
+             VlessServer server = start(provider);
              TestClient c = connectTls(server, new RecordingTrustManager())) {
             c.sendHeader(v1(USER, VlessCommand.TCP, target.address()), ascii("12345"));
-            c.shutdownOutput(); // SSLSocket: sends close_notify and keeps reading
+            c.shutdownOutput(); // SSLSocket: sends close_notify and a FIN, and keeps reading
             assertThat(target.connection(0).awaitEnd(Duration.ofSeconds(5))).isTrue();
             assertThat(new String(c.readToEnd(), StandardCharsets.US_ASCII)).isEqualTo("got 5");
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TlsConfig.Provider.class)
+    @DisplayName("TCP-3 · a close_notify alone (no FIN) ends the client's direction inside TLS 1.3; a long answer"
+            + " still arrives whole, then the server's close_notify")
+    void closeNotifyWithoutFinIsAHalfClose(TlsConfig.Provider provider) throws Exception {
+        byte[] answer = new byte[300_000]; // many TLS records, sent after the client's direction ended
+        new java.util.Random(7).nextBytes(answer);
+        try (TcpEchoServer target = TcpEchoServer.start((s, conn) -> {
+            TcpEchoServer.drainAndRecord(s, conn);
+            s.getOutputStream().write(answer);
+        });
+             VlessServer server = start(provider);
+             TestClient c = connectTlsLayered(server, "TLSv1.3")) {
+            c.sendHeader(v1(USER, VlessCommand.TCP, target.address()), ascii("12345"));
+            c.shutdownOutput(); // a layered SSLSocket: close_notify only
+            assertThat(target.connection(0).awaitEnd(Duration.ofSeconds(5))).as("target saw end of stream").isTrue();
+            assertThat(new String(target.connection(0).received(), StandardCharsets.US_ASCII)).isEqualTo("12345");
+            assertThat(c.readToEnd()).isEqualTo(answer);
+            assertThat(target.errors()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TlsConfig.Provider.class)
+    @DisplayName("TCP-3 · inside TLS 1.3 the target's end reaches the client as close_notify; the client can still"
+            + " send")
+    void targetEndsFirstInsideTls(TlsConfig.Provider provider) throws Exception {
+        try (TcpEchoServer target = TcpEchoServer.start((s, conn) -> {
+            s.getOutputStream().write(ascii("bye"));
+            s.shutdownOutput();
+            TcpEchoServer.drainAndRecord(s, conn);
+        });
+             VlessServer server = start(provider);
+             TestClient c = connectTlsLayered(server, "TLSv1.3")) {
+            c.sendHeader(v1(USER, VlessCommand.TCP, target.address()));
+            assertThat(c.readAscii(3)).isEqualTo("bye");
+            c.assertEndOfStream();
+            c.send(ascii("still here"));
+            TcpEchoServer.Connection conn = target.connection(0);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (conn.received().length < 10 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            // A second record, read on its own: the server must still take it as data, not as the client's end.
+            c.send(ascii(", twice"));
+            c.shutdownOutput();
+            assertThat(conn.awaitEnd(Duration.ofSeconds(5))).as("target saw end of stream").isTrue();
+            assertThat(new String(conn.received(), StandardCharsets.US_ASCII)).isEqualTo("still here, twice");
+            assertThat(target.errors()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TlsConfig.Provider.class)
+    @DisplayName("TLS-2 · TLS 1.2 still relays, and a close_notify there ends the connection (RFC 5246 7.2.1)")
+    void tls12RelaysAndCloseNotifyEndsIt(TlsConfig.Provider provider) throws Exception {
+        try (VlessServer server = start(provider);
+             TestClient c = connectTlsLayered(server, "TLSv1.2")) {
+            c.sendHeader(v1(USER, VlessCommand.TCP, echo.address()), ascii("twelve"));
+            assertThat(c.readAscii(6)).isEqualTo("twelve");
+            c.shutdownOutput();
+            c.assertEndOfStream();
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(TlsConfig.Provider.class)
+    @DisplayName("TLS-1 · a returning client resumes its TLS 1.3 session: no certificate the second time")
+    void returningClientResumes(TlsConfig.Provider provider) throws Exception {
+        java.util.concurrent.atomic.AtomicInteger certificatesShown = new java.util.concurrent.atomic.AtomicInteger();
+        RecordingTrustManager counting = new RecordingTrustManager() {
+            @Override
+            public void checkServerTrusted(X509Certificate[] chain, String authType) {
+                certificatesShown.incrementAndGet();
+                super.checkServerTrusted(chain, authType);
+            }
+        };
+        SSLContext ctx = SSLContext.getInstance("TLSv1.3");
+        ctx.init(null, new TrustManager[] {counting}, null);
+        try (VlessServer server = start(provider)) {
+            for (int i = 0; i < 3; i++) {
+                try (SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1",
+                        server.localAddress().getPort());
+                     TestClient c = TestClient.over(s)) {
+                    s.setSoTimeout(5000);
+                    // Reading the echo also reads the session ticket the server sent after the handshake.
+                    c.sendHeader(v1(USER, VlessCommand.TCP, echo.address()), ascii("again"));
+                    assertThat(c.readAscii(5)).isEqualTo("again");
+                }
+            }
+        }
+        assertThat(certificatesShown.get()).as("full handshakes of three connections").isEqualTo(1);
     }
 
     @Test

@@ -14,6 +14,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -280,6 +281,12 @@ final class HandshakeHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof SslHandshakeCompletionEvent tls && !tls.isSuccess()) {
             tlsFailed(ctx, tls.cause());
+        }
+        if (evt instanceof SslCloseCompletionEvent close && close.isSuccess() && state == State.CONNECTING) {
+            // The client's close_notify while the target is being reached: its end of stream, passed on at hand-over
+            // as a FIN would be (TCP-3); the relay handlers are not in the pipeline yet to see it.
+            inputShutdown = true;
+            return;
         }
         if (evt instanceof ChannelInputShutdownEvent) {
             if (state == State.HEADER) {

@@ -3,9 +3,11 @@ package dev.vless.server.relay;
 
 import dev.vless.codec.VlessRequestDecoder;
 import dev.vless.codec.VlessServerEncoder;
+import dev.vless.server.internal.OpenSslHalfClose;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.ssl.SslHandler;
 
 /**
  * Sets up an accepted connection: TLS if configured (behind a look at the first byte, to tell a plaintext client),
@@ -38,7 +40,12 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
         if (runtime.sslContext != null) {
             plaintext = new PlaintextDetector(runtime.operatorLog);
             p.addLast(PlaintextDetector.NAME, plaintext);
-            p.addLast("tls", runtime.sslContext.newHandler(ch.alloc()));
+            SslHandler tls = runtime.sslContext.newHandler(ch.alloc());
+            p.addLast("tls", tls);
+            OpenSslHalfClose halfClose = OpenSslHalfClose.forHandler(tls); // null on the JDK engine
+            if (halfClose != null) {
+                p.addLast(OpenSslHalfClose.NAME, halfClose);
+            }
         } else {
             p.addLast(PlaintextDetector.NAME, new PlaintextDetector(runtime.operatorLog, false));
         }

@@ -173,9 +173,9 @@ class ServerCommandTest {
 
     @Test
     void tlsProviderChoosesTheEngine() throws Exception {
-        assertThat(config("--user", U1).tls().provider()).isEqualTo(TlsConfig.Provider.JDK);
-        assertThat(config("--user", U1, "--tls-provider", "openssl").tls())
-                .isEqualTo(TlsConfig.selfSigned("localhost").withProvider(TlsConfig.Provider.OPENSSL));
+        assertThat(config("--user", U1).tls().provider()).isEqualTo(TlsConfig.Provider.OPENSSL);
+        assertThat(config("--user", U1, "--tls-provider", "jdk").tls())
+                .isEqualTo(TlsConfig.selfSigned("localhost").withProvider(TlsConfig.Provider.JDK));
     }
 
     @Test
