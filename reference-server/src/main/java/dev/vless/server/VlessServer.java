@@ -80,7 +80,7 @@ public final class VlessServer implements AutoCloseable {
                         transport.fallback());
             }
             bossGroup = transport.newGroup(1, "vless-accept");
-            workerGroup = transport.newGroup(config.ioThreads(), "vless-io", config.busyPoll().toNanos());
+            workerGroup = transport.newGroup(config.ioThreads(), "vless-io");
             runtime = new ServerRuntime(config, metrics, transport, workerGroup, tls.context());
             ServerBootstrap b = new ServerBootstrap()
                     .group(bossGroup, workerGroup)

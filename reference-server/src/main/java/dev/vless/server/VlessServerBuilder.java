@@ -53,7 +53,6 @@ public final class VlessServerBuilder {
     private int ioThreads;
     private TransportChoice transport = TransportChoice.AUTO;
     private int udpReceiveBuffer = DEFAULT_UDP_RECEIVE_BUFFER;
-    private Duration busyPoll = Duration.ZERO;
     private boolean udpMux = true;
     private int maxMuxPerContext = 8;
     private int muxNewDestinationsPerSecond = DEFAULT_MUX_NEW_DESTINATIONS_PER_SECOND;
@@ -284,19 +283,6 @@ public final class VlessServerBuilder {
     public static final int DEFAULT_UDP_RECEIVE_BUFFER = 4 << 20;
 
     /**
-     * How long each event loop keeps polling after its last work before it sleeps (default 0: never). Tens of
-     * microseconds catch a datagram's answer without a wake-up, at the cost of that much CPU per burst of work.
-     */
-    public VlessServerBuilder busyPoll(Duration spin) {
-        if (spin.isNegative() || spin.compareTo(Duration.ofMillis(10)) > 0) {
-            throw new IllegalArgumentException("busy poll " + spin.toNanos() / 1000
-                    + " µs is out of range (expected: 0 to 10 ms; tens of microseconds are typical)");
-        }
-        this.busyPoll = spin;
-        return this;
-    }
-
-    /**
      * SO_RCVBUF asked for each UDP socket (default {@link #DEFAULT_UDP_RECEIVE_BUFFER}). Linux caps it at
      * net.core.rmem_max; the server logs a warning when it got less than asked.
      */
@@ -353,7 +339,7 @@ public final class VlessServerBuilder {
                 maxDirectMemory >= 0 ? maxDirectMemory : defaultMaxDirectMemory(),
                 maxContextsPerUser, maxDatagramSize, fallback,
                 destinations != null ? destinations : DestinationFilter.secureDefault(), outboundIpv4, outboundIpv6,
-                statsInterval, ioThreads, transport, udpReceiveBuffer, busyPoll, udpMux, maxMuxPerContext, muxNewDestinationsPerSecond);
+                statsInterval, ioThreads, transport, udpReceiveBuffer, udpMux, maxMuxPerContext, muxNewDestinationsPerSecond);
     }
 
     /** A server with this configuration, not yet started. */

@@ -41,8 +41,6 @@ import java.util.UUID;
  * @param ioThreads              event loop threads, 0 for Netty's default (two per core)
  * @param transport              the Netty transport (io_uring, epoll, NIO or the fastest available)
  * @param udpReceiveBuffer       SO_RCVBUF asked for each UDP socket (the kernel caps it at net.core.rmem_max)
- * @param busyPoll               how long an event loop keeps polling after its last work before it sleeps
- *                               ({@link Duration#ZERO}: never)
  * @param udpMux                 whether command 5 (UDP-MUX, §23) is served; without it command 5 is bad input like
  *                               any unknown command (MUX-2)
  * @param maxMuxPerContext       open MUX connections per context; beyond it the least recently active closes (MUX-22)
@@ -77,7 +75,6 @@ public record VlessServerConfig(
         int ioThreads,
         TransportChoice transport,
         int udpReceiveBuffer,
-        Duration busyPoll,
         boolean udpMux,
         int maxMuxPerContext,
         int muxNewDestinationsPerSecond) {

@@ -179,7 +179,7 @@ public final class LoadGenerator implements Callable<Integer> {
 
     @Option(names = "--server-options", paramLabel = "OPTIONS",
             description = "More options for every reference server child, space-separated, after the generator's "
-                    + "own, such as '--udp-receive-buffer 212992' or '--busy-poll 0.05ms'; not --transport, which "
+                    + "own, such as '--udp-receive-buffer 212992' or '--tls-provider jdk'; not --transport, which "
                     + "--server-transport sets (default: none).")
     String serverOptions = "";
 

@@ -287,12 +287,6 @@ public final class ServerCommand {
                         + "that does not load falls back, with a warning (default: ${DEFAULT-VALUE}).")
         String transport = "auto";
 
-        @Option(names = "--busy-poll", paramLabel = "DURATION",
-                description = "Keep each event loop polling this long after its last work before it sleeps, so that "
-                        + "an answer arriving meanwhile needs no wake-up: lower latency for more CPU; e.g. 0.05ms (50 µs); "
-                        + "epoll and nio only (default: ${DEFAULT-VALUE}: off).")
-        String busyPoll = "0";
-
         @Option(names = "--no-native",
                 description = "Use Java NIO even where a native transport is available (the same as --transport nio).")
         boolean noNative;
@@ -464,8 +458,6 @@ public final class ServerCommand {
             throw new UsageException("--transport: " + e.getMessage());
         }
         set("--udp-receive-buffer", () -> b.udpReceiveBuffer(udp.udpReceiveBuffer));
-        Duration spin = OptionValues.duration("--busy-poll", operations.busyPoll);
-        set("--busy-poll", () -> b.busyPoll(spin));
         CommandLines.logLevel(operations.logLevel); // checked here too, so that a bad level is an error and not ignored
 
         if (security.fallback != null) {

@@ -96,21 +96,10 @@ public final class Transport {
 
     /** A new event loop group of {@code threads} threads (0: one per core). */
     public EventLoopGroup newGroup(int threads, String name) {
-        return newGroup(threads, name, 0);
-    }
-
-    /**
-     * A new event loop group whose loops poll for {@code busyPollNanos} after their last work before they sleep (see
-     * {@link SpinningSelectStrategy}; 0: never). io_uring's loops complete I/O instead of polling and do not spin.
-     */
-    public EventLoopGroup newGroup(int threads, String name, long busyPollNanos) {
-        io.netty.channel.SelectStrategyFactory strategy = busyPollNanos > 0
-                ? SpinningSelectStrategy.factory(busyPollNanos)
-                : io.netty.channel.DefaultSelectStrategyFactory.INSTANCE;
         IoHandlerFactory factory = switch (kind) {
             case IO_URING -> IoUringIoHandler.newFactory();
-            case EPOLL -> EpollIoHandler.newFactory(0, strategy);
-            default -> NioIoHandler.newFactory(SelectorProvider.provider(), strategy);
+            case EPOLL -> EpollIoHandler.newFactory();
+            default -> NioIoHandler.newFactory();
         };
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(name, true), factory);
     }

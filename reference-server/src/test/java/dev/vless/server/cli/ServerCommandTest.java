@@ -94,24 +94,19 @@ class ServerCommandTest {
     }
 
     @Test
-    void transportReceiveBufferAndBusyPoll() throws Exception {
-        VlessServerConfig c = config("--user", U1, "--transport", "io_uring", "--udp-receive-buffer", "8388608",
-                "--busy-poll", "0.05ms");
+    void transportAndReceiveBuffer() throws Exception {
+        VlessServerConfig c = config("--user", U1, "--transport", "io_uring", "--udp-receive-buffer", "8388608");
         assertThat(c.transport()).isEqualTo(dev.vless.server.TransportChoice.IO_URING);
         assertThat(c.udpReceiveBuffer()).isEqualTo(8 << 20);
-        assertThat(c.busyPoll()).isEqualTo(Duration.ofNanos(50_000));
         assertThat(config("--user", U1, "--transport", "EPOLL").transport())
                 .isEqualTo(dev.vless.server.TransportChoice.EPOLL);
         VlessServerConfig defaults = config("--user", U1);
         assertThat(defaults.udpReceiveBuffer()).isEqualTo(4 << 20);
-        assertThat(defaults.busyPoll()).isEqualTo(Duration.ZERO);
         assertThatThrownBy(() -> config("--user", U1, "--transport", "kqueue"))
                 .isInstanceOf(UsageException.class)
                 .hasMessageContaining("unknown transport 'kqueue' (expected: auto, epoll, io_uring or nio)");
         assertThatThrownBy(() -> config("--user", U1, "--udp-receive-buffer", "100"))
                 .isInstanceOf(UsageException.class).hasMessageContaining("--udp-receive-buffer");
-        assertThatThrownBy(() -> config("--user", U1, "--busy-poll", "1s"))
-                .isInstanceOf(UsageException.class).hasMessageContaining("--busy-poll");
     }
 
     @Test
