@@ -32,11 +32,13 @@ public final class UdpSockets {
     /**
      * Datagrams one wake-up reads from a socket before the loop serves its other channels (Netty's default is 16).
      * A context's socket receives the answers to everything its loop's client connections send, and one read of a
-     * busy client connection can carry hundreds of frames: with 16 the loop sent far more than it read, and under
-     * load the kernel dropped most answers at the full receive buffer. The loop still stops early once the socket is
-     * empty.
+     * busy client connection can carry hundreds of frames: with 16 the loop sent far more than it read back, and
+     * under load the kernel dropped most answers at the full receive buffer. Not more: at 1024 a flood of datagrams
+     * at one context's socket held its loop for milliseconds per wake-up, and another user on that loop waited
+     * (MemoryCapTest: that user's round trip went from 0.6 to 13-65 ms; at 256 it stays under 1 ms). The loop still
+     * stops early once the socket is empty.
      */
-    public static final int MAX_DATAGRAMS_PER_READ = 1024;
+    public static final int MAX_DATAGRAMS_PER_READ = 256;
 
     /**
      * The most bytes a UDP socket may have queued in Netty before datagrams for it are dropped (SOCKET_BACKLOG).
