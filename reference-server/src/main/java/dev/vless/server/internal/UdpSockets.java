@@ -3,6 +3,7 @@ package dev.vless.server.internal;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
@@ -15,6 +16,7 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
 import io.netty.util.AttributeKey;
+import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -22,6 +24,9 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Opens the server's outbound UDP sockets, all with the same options. */
 public final class UdpSockets {
@@ -48,7 +53,7 @@ public final class UdpSockets {
     public static final long MAX_QUEUED_BYTES = 4L << 20;
 
     /** Whether {@code ch} has more queued than {@link #MAX_QUEUED_BYTES}. */
-    public static boolean overQueueLimit(io.netty.channel.Channel ch) {
+    public static boolean overQueueLimit(Channel ch) {
         io.netty.channel.ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
         return out != null && out.totalPendingWriteBytes() > MAX_QUEUED_BYTES;
     }
@@ -108,9 +113,9 @@ public final class UdpSockets {
     /** SO_RCVBUF of a v0 connection's own socket: it serves one flow, so 1 MiB holds any burst of it. */
     public static final int FLOW_RECEIVE_BUFFER = 1 << 20;
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(UdpSockets.class);
-    private static final java.util.concurrent.atomic.AtomicBoolean CAP_REPORTED =
-            new java.util.concurrent.atomic.AtomicBoolean();
+    private static final Logger log = LoggerFactory.getLogger(UdpSockets.class);
+    private static final AtomicBoolean CAP_REPORTED = new AtomicBoolean();
+    private static final boolean LINUX = "linux".equals(PlatformDependent.normalizedOs());
 
     /**
      * Binds a UDP socket for the family of {@code target} on {@code loop}, at {@code ipv4}/{@code ipv6} or the
@@ -134,23 +139,30 @@ public final class UdpSockets {
         if (!CAP_REPORTED.get()) {
             bound.addListener(f -> {
                 if (f.isSuccess()) {
-                    reportCap(((DatagramChannel) bound.channel()).config().getReceiveBufferSize(), receiveBuffer);
+                    reportCap(bound.channel(), receiveBuffer);
                 }
             });
         }
         return bound;
     }
 
-    /**
-     * Logs once when the kernel gave a socket less receive buffer than asked. Linux reports twice what it granted
-     * (the second half is its bookkeeping), so a granted buffer reads back as at least the size asked for.
-     */
-    static void reportCap(int readBack, int asked) {
-        if (readBack < asked && CAP_REPORTED.compareAndSet(false, true)) {
+    /** Logs once when the kernel gave a socket less receive buffer than asked (see {@link #granted}). */
+    private static void reportCap(Channel ch, int asked) {
+        int granted = granted(ch);
+        if (granted < asked && CAP_REPORTED.compareAndSet(false, true)) {
             log.warn("UDP receive buffers are capped by the kernel at {} bytes, below the {} asked for "
                     + "(--udp-receive-buffer): bursts to one NAT context may be dropped (counted as udp-rx-overflows "
-                    + "in the stats). Raise the cap with: sysctl -w net.core.rmem_max={}", readBack / 2, asked, asked);
+                    + "in the stats). Raise the cap with: sysctl -w net.core.rmem_max={}", granted, asked, asked);
         }
+    }
+
+    /**
+     * The receive buffer the kernel granted {@code ch}. Linux reports twice what it granted (the second half pays for
+     * its bookkeeping); the JDK halves that again for NIO's channels, Netty's native channels pass it on as it is.
+     */
+    static int granted(Channel ch) {
+        int readBack = ((DatagramChannel) ch).config().getReceiveBufferSize();
+        return LINUX && ch instanceof UnixChannel ? readBack / 2 : readBack;
     }
 
     /**
