@@ -5,6 +5,7 @@ import static java.util.Objects.requireNonNull;
 
 import dev.vless.link.ShareLink;
 import dev.vless.server.internal.FdLimit;
+import dev.vless.server.internal.KernelUdpDrops;
 import dev.vless.server.internal.ServerMetrics;
 import dev.vless.server.internal.TlsContexts;
 import dev.vless.server.internal.TlsMaterial;
@@ -17,12 +18,14 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.util.NetUtil;
-import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,8 +48,8 @@ public final class VlessServer implements AutoCloseable {
     private ServerRuntime runtime;
     private Channel serverChannel;
     private TlsMaterial tls;
-    private java.util.concurrent.ScheduledExecutorService statsExecutor;
-    private final dev.vless.server.internal.KernelUdpDrops udpDrops = new dev.vless.server.internal.KernelUdpDrops();
+    private ScheduledExecutorService statsExecutor;
+    private final KernelUdpDrops udpDrops = new KernelUdpDrops();
 
     private enum State { NEW, STARTING, STARTED, STOPPED }
 
@@ -228,8 +231,7 @@ public final class VlessServer implements AutoCloseable {
         long ms = config.statsInterval().toMillis();
         if (ms > 0) {
             // Its own thread: reading the kernel's drop counters walks /proc, which an event loop must not wait for.
-            statsExecutor = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                    new io.netty.util.concurrent.DefaultThreadFactory("vless-stats", true));
+            statsExecutor = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("vless-stats", true));
             statsExecutor.scheduleAtFixedRate(() -> log.info("stats: {}", stats().format()), ms, ms,
                     TimeUnit.MILLISECONDS);
         }

@@ -76,8 +76,8 @@ public final class KernelUdpDrops {
         String local = String.format(java.util.Locale.ROOT, ":%04X", port);
         try {
             for (String line : Files.readAllLines(ipv6 ? TABLES.get(1) : TABLES.get(0))) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length >= 13 && f[1].endsWith(local)) {
+                String[] f = row(line);
+                if (f != null && f[1].endsWith(local)) {
                     return Long.parseLong(f[12]);
                 }
             }
@@ -124,8 +124,8 @@ public final class KernelUdpDrops {
      * rows of other processes' sockets are skipped.
      */
     static void parseLine(String line, Set<Long> mine, Map<Long, Long> into) {
-        String[] f = line.trim().split("\\s+");
-        if (f.length < 13 || !f[0].endsWith(":")) {
+        String[] f = row(line);
+        if (f == null) {
             return;
         }
         try {
@@ -136,5 +136,11 @@ public final class KernelUdpDrops {
         } catch (NumberFormatException e) {
             // Not a socket row.
         }
+    }
+
+    /** The fields of a socket row ({@code sl} ends with a colon, {@code drops} is the 13th), or null for any other. */
+    private static String[] row(String line) {
+        String[] f = line.trim().split("\\s+");
+        return f.length >= 13 && f[0].endsWith(":") ? f : null;
     }
 }

@@ -65,8 +65,10 @@ public final class ServerMetrics {
         drops[reason.ordinal()].increment();
     }
 
-    /** A consistent-enough snapshot for logs and tests. */
-    /** A snapshot with {@code udpRxOverflows} read by the caller (see {@link KernelUdpDrops}). */
+    /**
+     * A consistent-enough snapshot for logs and tests, with {@code udpRxOverflows} read by the caller (see
+     * {@link KernelUdpDrops}).
+     */
     public ServerStats snapshot(long udpRxOverflows) {
         Map<DropReason, Long> d = new EnumMap<>(DropReason.class);
         for (DropReason r : DropReason.values()) {

@@ -118,7 +118,7 @@ public final class TlsContexts {
     }
 
     /** Whether {@code provider} gets the OpenSSL engine here; see {@link OpenSslHalfClose#supported()}. */
-    public static boolean useOpenSsl(TlsConfig.Provider provider) {
+    private static boolean useOpenSsl(TlsConfig.Provider provider) {
         return provider == TlsConfig.Provider.OPENSSL && OpenSslHalfClose.supported();
     }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.server.internal;
 
+import dev.vless.server.TransportChoice;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.EventLoopGroup;
@@ -25,7 +26,6 @@ import io.netty.channel.uring.IoUringDatagramChannel;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
-import dev.vless.server.TransportChoice;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -77,11 +77,6 @@ public final class Transport {
             }
         }
         return new Transport(TransportChoice.NIO, why);
-    }
-
-    /** The transport in use. */
-    public TransportChoice kind() {
-        return kind;
     }
 
     /** Why the transport asked for is not the one in use, or {@code null} when it is. */
