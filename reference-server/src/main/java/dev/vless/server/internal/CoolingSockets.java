@@ -61,16 +61,18 @@ public final class CoolingSockets {
         Cooling c = new Cooling(socket, user);
         List<Channel> early = new ArrayList<>();
         synchronized (this) {
-            all.put(socket, c);
-            metrics.coolingSockets.increment();
-            LinkedHashMap<Channel, Cooling> mine = byUser.computeIfAbsent(user, u -> new LinkedHashMap<>());
-            mine.put(socket, c);
-            while (mine.size() > maxPerUser) {
+            // Room first, then the new one: the count (read without this lock) never shows more than the caps.
+            LinkedHashMap<Channel, Cooling> mine = byUser.get(user);
+            while (mine != null && mine.size() >= maxPerUser) {
                 early.add(removeLocked(mine.keySet().iterator().next()));
+                mine = byUser.get(user); // gone once its last port is
             }
-            while (all.size() > max) {
+            while (all.size() >= max) {
                 early.add(removeLocked(all.keySet().iterator().next()));
             }
+            all.put(socket, c);
+            metrics.coolingSockets.increment();
+            byUser.computeIfAbsent(user, u -> new LinkedHashMap<>()).put(socket, c);
         }
         c.timer = socket.eventLoop().schedule(() -> {
             forget(socket);
