@@ -58,7 +58,7 @@ class V2rayConformanceTest {
             Report report = ConformanceRunner.run(options, Selection.all(), System.out);
             Map<String, Object> actual = summary(report);
             compareOrUpdate(EXPECTATIONS, actual, "the suite's findings on v2ray 4.34",
-                    "target/vless-conformance-v2ray/report.md");
+                    "target/vless-conformance-v2ray/report.md", report);
         } finally {
             v2ray.destroy();
             if (!v2ray.waitFor(5, TimeUnit.SECONDS)) {
@@ -71,7 +71,8 @@ class V2rayConformanceTest {
      * Compares {@code actual} with the reviewed expectation file, failing with every difference; or, under
      * {@code -Dvless.updateExpectations=true}, writes it, keeping the reviewer's reasons and "PASS|FAIL" alternatives.
      */
-    static void compareOrUpdate(Path file, Map<String, Object> actual, String what, String report) throws Exception {
+    static void compareOrUpdate(Path file, Map<String, Object> actual, String what, String report, Report run)
+            throws Exception {
         if (Boolean.getBoolean("vless.updateExpectations")) {
             // The reviewer's reasons are prose, not findings: carried over, to be brought up to date by hand.
             if (Files.exists(file)) {
@@ -91,8 +92,27 @@ class V2rayConformanceTest {
         List<String> differences = differences(expected, actual);
         if (!differences.isEmpty()) {
             fail(what + " changed (report: " + report + "):\n" + String.join("\n", differences)
+                    + evidence(run, differences)
                     + "\nIf the change is intended, review it and regenerate with -Dvless.updateExpectations=true");
         }
+    }
+
+    /**
+     * What the run said about each rule whose verdict changed, and the run's events: a CI log may be all there is to
+     * tell a changed finding from a run that went wrong.
+     */
+    static String evidence(Report run, List<String> differences) {
+        StringBuilder out = new StringBuilder();
+        for (Report.RuleResult r : run.rules()) {
+            if (differences.stream().anyMatch(d -> d.startsWith("  rules " + r.id() + ":")) && r.note() != null) {
+                String note = r.note().length() > 800 ? r.note().substring(0, 800) + "…" : r.note();
+                out.append("\n  ").append(r.id()).append(" said: ").append(note);
+            }
+        }
+        for (String e : run.events()) {
+            out.append("\n  run event: ").append(e);
+        }
+        return out.toString();
     }
 
     /** Reviewed "PASS|FAIL" entries stay as they are when this run's verdict is one of them. */

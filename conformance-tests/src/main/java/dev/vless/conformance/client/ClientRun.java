@@ -3,9 +3,11 @@ package dev.vless.conformance.client;
 
 import dev.vless.conformance.RunEvents;
 import java.io.IOException;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.SocketException;
 import java.nio.file.Files;
 import java.util.Map;
 import java.util.Optional;
@@ -98,7 +100,26 @@ public final class ClientRun implements AutoCloseable {
             }
             return shared;
         }
-        return options.launcher().start(server().link(forUser), freeSocksAddress());
+        for (int attempt = 1; ; attempt++) {
+            InetSocketAddress socks = freeSocksAddress();
+            try {
+                return options.launcher().start(server().link(forUser), socks);
+            } catch (IOException e) {
+                // The port was free for both protocols a moment ago; another process can still take it before the
+                // client binds. That says nothing about the client, so it gets another port, twice at most.
+                if (attempt == PORT_ATTEMPTS || !portTaken(e)) {
+                    throw e;
+                }
+                events.add("the client could not bind its SOCKS5 port " + socks.getPort() + ", which another"
+                        + " process took after the harness found it free; started it again on another port");
+            }
+        }
+    }
+
+    private static final int PORT_ATTEMPTS = 3;
+
+    private static boolean portTaken(IOException e) {
+        return String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("address already in use");
     }
 
     boolean isShared(RunningClient c) {
@@ -117,11 +138,24 @@ public final class ClientRun implements AutoCloseable {
         }
     }
 
-    private static InetSocketAddress freeSocksAddress() throws IOException {
-        // A port the kernel just handed out and took back: free unless another process races for it.
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
+    /**
+     * A loopback address for a client's SOCKS5 front whose port is free for TCP and for UDP: a front with UDP
+     * ASSOCIATE binds both (v2ray's socks inbound exits when the UDP port is taken), and a port the kernel hands out
+     * for TCP may be held by a UDP socket, such as a NAT port an in-process server keeps cooling.
+     */
+    public static InetSocketAddress freeSocksAddress() throws IOException {
+        InetAddress loopback = InetAddress.getLoopbackAddress();
+        for (int i = 0; i < 50; i++) {
+            try (ServerSocket tcp = new ServerSocket(0, 1, loopback)) {
+                try (DatagramSocket udp = new DatagramSocket(new InetSocketAddress(loopback, tcp.getLocalPort()))) {
+                    return new InetSocketAddress(loopback, udp.getLocalPort());
+                } catch (SocketException taken) {
+                    // UDP holds this one: ask the kernel for another.
+                }
+            }
         }
+        throw new IOException("found no loopback port free for both TCP and UDP in 50 tries (are the ephemeral ports"
+                + " used up? see net.ipv4.ip_local_port_range)");
     }
 
     @Override

@@ -65,9 +65,7 @@ class CommandClientLauncherTest {
     }
 
     static InetSocketAddress freeSocks() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
-        }
+        return ClientRun.freeSocksAddress();
     }
 
     @Test

@@ -11,9 +11,7 @@ import dev.vless.link.ShareLink;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
@@ -42,10 +40,7 @@ class ExternalClientConformanceTest {
 
     /** With {@code stopAfter} > 0 the "user" stops the client once that many cases have finished. */
     private static void check(int stopAfter) throws Exception {
-        InetSocketAddress socks;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            socks = new InetSocketAddress(InetAddress.getLoopbackAddress(), s.getLocalPort());
-        }
+        InetSocketAddress socks = ClientRun.freeSocksAddress();
         AtomicReference<VlessClient> started = new AtomicReference<>();
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         // The "user": reads the console, and starts the reference client with the link once it is printed.

@@ -156,6 +156,19 @@ class V2rayClientLauncherTest {
      * dropped.
      */
     @Test
+    void aSocksPortHeldForUdpFailsTheStartWithTheWordsTheRunRetriesOn() throws Exception {
+        // v2ray's socks inbound binds UDP on the SOCKS port too, and exits when that is taken: the failure the run
+        // starts the client again for (ClientRun), so the words it looks for must be in the message.
+        InetSocketAddress socks = freeSocks();
+        try (DatagramSocket held = new DatagramSocket(socks)) {
+            String link = "vless://" + UUID.randomUUID() + "@127.0.0.1:1?security=none&type=tcp#held";
+            assertThatThrownBy(() -> new V2rayClientLauncher(v2ray, null, Duration.ofSeconds(15)).start(link, socks))
+                    .isInstanceOf(IOException.class).hasMessageContaining("exited")
+                    .hasMessageContaining("address already in use");
+        }
+    }
+
+    @Test
     void datagramsThroughV2rayAsItReallyCarriesThem() throws Exception {
         UUID user = UUID.randomUUID();
         try (VlessServer server = VlessServer.builder().listen("127.0.0.1", 0).user(user).plaintext()
@@ -243,9 +256,7 @@ class V2rayClientLauncherTest {
     }
 
     static InetSocketAddress freeSocks() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, LOOPBACK)) {
-            return new InetSocketAddress(LOOPBACK, s.getLocalPort());
-        }
+        return ClientRun.freeSocksAddress();
     }
 
     /** A certificate for "localhost" with its key, made by openssl (Go, in v2ray, wants the name as a SAN). */
