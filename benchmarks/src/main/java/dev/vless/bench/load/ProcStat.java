@@ -26,7 +26,8 @@ final class ProcStat {
     /** The process's user and system CPU time so far, in nanoseconds (10 ms resolution). */
     static long[] cpuNanosSplit(long pid) {
         try {
-            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // Line by line: some /proc files give Files.readString only their first byte (rmem_max does here).
+            String stat = String.join(" ", Files.readAllLines(Path.of("/proc", Long.toString(pid), "stat")));
             // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" +");
             long user = Long.parseLong(f[11]); // field 14: utime

@@ -60,7 +60,8 @@ final class Report {
         }
         String kernel;
         try {
-            kernel = Files.readString(Path.of("/proc/sys/kernel/osrelease")).trim();
+            // Line by line: some /proc/sys files give Files.readString only their first byte (rmem_max does here).
+            kernel = String.join(" ", Files.readAllLines(Path.of("/proc/sys/kernel/osrelease"))).trim();
         } catch (IOException e) {
             kernel = System.getProperty("os.name") + " " + System.getProperty("os.version");
         }
