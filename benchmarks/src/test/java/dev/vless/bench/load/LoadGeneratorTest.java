@@ -67,4 +67,21 @@ class LoadGeneratorTest {
         assertThat(peerRows).containsExactlyInAnyOrder("reference v1 (TLS): 17", "reference v1 mux (TLS): 1");
         assertThat(Files.readString(out.resolve("results.md"))).contains("| workload | target | rate |");
     }
+
+    @Test
+    void everyTargetTakesEverySlotOfARoundOnceInNRounds() {
+        int n = 4;
+        int[][] slots = new int[n][n]; // slots[target][position]: how often
+        for (int round = 0; round < n; round++) {
+            int[] order = LoadGenerator.roundOrder(round, n);
+            assertThat(order).as("round %d runs each target once", round).containsExactlyInAnyOrder(0, 1, 2, 3);
+            for (int position = 0; position < n; position++) {
+                slots[order[position]][position]++;
+            }
+        }
+        for (int[] target : slots) {
+            assertThat(target).containsOnly(1);
+        }
+        assertThat(LoadGenerator.roundOrder(0, 3)).containsExactly(0, 1, 2);
+    }
 }
