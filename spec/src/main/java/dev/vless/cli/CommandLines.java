@@ -55,6 +55,19 @@ public final class CommandLines {
         setIfAbsent("org.slf4j.simpleLogger.showShortLogName", "true");
     }
 
+    /**
+     * Turns Netty's buffer leak detector off unless the JVM was given a level ({@code -Dio.netty.leakDetection.level}).
+     * Its default samples one buffer in 128 with a stack trace: 2.9 % of the server's CPU samples in the 64-flow TLS
+     * workload (perf, benchmarks/README.md), for a check the test suite makes at PARANOID on every build. Embedders of
+     * the library keep Netty's default; only the command-line tools call this.
+     */
+    public static void leakDetectionOffUnlessAsked() {
+        if (System.getProperty("io.netty.leakDetection.level") == null
+                && System.getProperty("io.netty.leakDetectionLevel") == null) {
+            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
+    }
+
     private static void setIfAbsent(String key, String value) {
         if (System.getProperty(key) == null) {
             System.setProperty(key, value);

@@ -4,6 +4,7 @@ package dev.vless.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.netty.util.ResourceLeakDetector;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +35,29 @@ class CommandLinesTest {
         assertThat(failed).isEqualTo(70);
         assertThat(err.toString(StandardCharsets.UTF_8))
                 .isEqualTo("tool: error while stopping: java.lang.IllegalStateException: x\n");
+    }
+
+    @Test
+    void theLeakDetectorIsOffForTheToolsUnlessTheJvmWasGivenALevel() {
+        String given = System.getProperty("io.netty.leakDetection.level");
+        ResourceLeakDetector.Level before = ResourceLeakDetector.getLevel();
+        try {
+            System.setProperty("io.netty.leakDetection.level", "paranoid");
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.PARANOID);
+            CommandLines.leakDetectionOffUnlessAsked();
+            assertThat(ResourceLeakDetector.getLevel()).as("a level given to the JVM stays")
+                    .isEqualTo(ResourceLeakDetector.Level.PARANOID);
+
+            System.clearProperty("io.netty.leakDetection.level");
+            CommandLines.leakDetectionOffUnlessAsked();
+            assertThat(ResourceLeakDetector.getLevel()).isEqualTo(ResourceLeakDetector.Level.DISABLED);
+        } finally {
+            // The build's own level (PARANOID) back for every test after this one.
+            if (given != null) {
+                System.setProperty("io.netty.leakDetection.level", given);
+            }
+            ResourceLeakDetector.setLevel(before);
+        }
     }
 
     private static PrintStream print(ByteArrayOutputStream bytes) {

@@ -125,6 +125,7 @@ public final class ClientCommand {
      */
     public static void main(String[] args) {
         CommandLines.configureLogging(args); // before any logger exists: slf4j-simple reads its level once
+        CommandLines.leakDetectionOffUnlessAsked();
         System.exit(run(args, System.out, System.err, ClientCommand::runUntilSignalled));
     }
 

@@ -332,6 +332,7 @@ public final class ServerCommand {
     public static void main(String[] args) {
         // Before anything can create a logger: slf4j-simple reads its level once, at its first logger.
         CommandLines.configureLogging(args); // before any logger exists: slf4j-simple reads its level once
+        CommandLines.leakDetectionOffUnlessAsked();
         System.exit(run(args, System.out, System.err, ServerCommand::runUntilSignalled));
     }
 
