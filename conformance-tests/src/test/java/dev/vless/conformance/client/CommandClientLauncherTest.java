@@ -64,10 +64,6 @@ class CommandClientLauncherTest {
         return false;
     }
 
-    static InetSocketAddress freeSocks() throws IOException {
-        return ClientRun.freeSocksAddress();
-    }
-
     @Test
     void substitutesEveryPlaceholderAndQuotesWhatTheShellWouldRead() throws Exception {
         Path ca = dir.resolve("my ca.pem");
@@ -86,7 +82,7 @@ class CommandClientLauncherTest {
         needPython();
         Path ca = dir.resolve("a 'quoted' ca.pem");
         Files.writeString(ca, "x");
-        InetSocketAddress socks = freeSocks();
+        InetSocketAddress socks = ClientRun.freeSocksAddress();
         CommandClientLauncher l = new CommandClientLauncher("printf '<%s>\\n' {link} {ca} {socks}; "
                 + "exec python3 " + listener + " {socks_port}", ca, Duration.ofSeconds(15));
         try (RunningClient c = l.start(LINK, socks)) {
@@ -127,7 +123,7 @@ class CommandClientLauncherTest {
     void aClientThatExitsFirstIsReportedWithItsStatusAndOutput() throws Exception {
         CommandClientLauncher l = new CommandClientLauncher("echo cannot parse {socks}; echo bye >&2; exit 3");
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> l.start(LINK, freeSocks()))
+        assertThatThrownBy(() -> l.start(LINK, ClientRun.freeSocksAddress()))
                 .isInstanceOf(IOException.class)
                 .hasMessageContaining("exited with status 3")
                 .hasMessageContaining("cannot parse 127.0.0.1:")
@@ -139,7 +135,7 @@ class CommandClientLauncherTest {
     void aPortThatNeverOpensIsATimeoutAndTheProcessIsKilled() throws Exception {
         CommandClientLauncher l = new CommandClientLauncher("echo pid=$$ port={socks_port}; exec sleep 60",
                 null, Duration.ofMillis(700));
-        Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> l.start(LINK, freeSocks()));
+        Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> l.start(LINK, ClientRun.freeSocksAddress()));
         assertThat(t).isInstanceOf(IOException.class).hasMessageContaining("did not open")
                 .hasMessageContaining("within 700 ms").hasMessageContaining("killed it").hasMessageContaining("pid=");
         long pid = pid(t.getMessage(), "pid");
@@ -149,7 +145,7 @@ class CommandClientLauncherTest {
     @Test
     void closeKillsTheChildrenAndFreesThePort() throws Exception {
         needPython();
-        InetSocketAddress socks = freeSocks();
+        InetSocketAddress socks = ClientRun.freeSocksAddress();
         // The listener is a child of the shell, not the shell itself: close() must find it.
         CommandClientLauncher l = new CommandClientLauncher(
                 "python3 " + listener + " {socks_port} & echo child=$!; wait");
@@ -170,7 +166,7 @@ class CommandClientLauncherTest {
         needPython();
         CommandClientLauncher l = new CommandClientLauncher(
                 "echo starting; python3 " + listener + " {socks_port} 0.5 7");
-        try (RunningClient c = l.start(LINK, freeSocks())) {
+        try (RunningClient c = l.start(LINK, ClientRun.freeSocksAddress())) {
             long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
             while (c.exited() == null && System.nanoTime() < deadline) {
                 Thread.sleep(50);
@@ -185,7 +181,7 @@ class CommandClientLauncherTest {
         CommandClientLauncher l = new CommandClientLauncher(
                 "i=0; while [ $i -lt 500 ]; do echo line$i; i=$((i+1)); done; exec python3 " + listener
                         + " {socks_port}");
-        try (RunningClient c = l.start(LINK, freeSocks())) {
+        try (RunningClient c = l.start(LINK, ClientRun.freeSocksAddress())) {
             String out = c.output();
             assertThat(out.split("\n")).hasSize(CommandClientLauncher.OUTPUT_LINES);
             assertThat(out).doesNotContain("line300\n").contains("line301\n").endsWith("listening");

@@ -96,7 +96,7 @@ class V2rayClientLauncherTest {
             assertThat(link).contains("security=none");
             V2rayClientLauncher launcher = new V2rayClientLauncher(v2ray, null, Duration.ofSeconds(15));
             assertThat(launcher.description()).contains("VLESS v0 client");
-            try (RunningClient client = launcher.start(link, freeSocks())) {
+            try (RunningClient client = launcher.start(link, ClientRun.freeSocksAddress())) {
                 roundTrips(client);
             }
         }
@@ -113,11 +113,11 @@ class V2rayClientLauncherTest {
             // The link the harness gives: sni=localhost and the certificate pinned.
             String link = new ShareLink(user, "127.0.0.1", server.localAddress().getPort(), ShareLink.Security.TLS,
                     "localhost", List.of(sha256(cert)), false, "harness").toString();
-            assertThatThrownBy(() -> new V2rayClientLauncher().start(link, freeSocks()))
+            assertThatThrownBy(() -> new V2rayClientLauncher().start(link, ClientRun.freeSocksAddress()))
                     .as("a pin v2ray cannot check, and no CA file").isInstanceOf(IOException.class)
                     .hasMessageContaining("PEM");
             try (RunningClient client = new V2rayClientLauncher(v2ray, cert, Duration.ofSeconds(15))
-                    .start(link, freeSocks())) {
+                    .start(link, ClientRun.freeSocksAddress())) {
                 roundTrips(client);
             }
         }
@@ -137,7 +137,7 @@ class V2rayClientLauncherTest {
                     "localhost", List.of(sha256(cert)), false, "harness").toString();
             long before = echo.tcpBytes();
             try (RunningClient client = new V2rayClientLauncher(v2ray, other, Duration.ofSeconds(15))
-                    .start(link, freeSocks());
+                    .start(link, ClientRun.freeSocksAddress());
                     Socket s = Socks5.connect(client.socks(), echo.tcpAddress())) {
                 s.getOutputStream().write("must not arrive".getBytes(StandardCharsets.UTF_8));
                 // v2ray fails the TLS handshake and closes the application's connection (it logs that below
@@ -145,6 +145,19 @@ class V2rayClientLauncherTest {
                 assertThat(readUpTo(s.getInputStream(), 1)).isEmpty();
                 assertThat(echo.tcpBytes()).isEqualTo(before);
             }
+        }
+    }
+
+    @Test
+    void aSocksPortHeldForUdpFailsTheStartWithTheWordsTheRunRetriesOn() throws Exception {
+        // v2ray's socks inbound binds UDP on the SOCKS port too, and exits when that is taken: the failure the run
+        // starts the client again for (ClientRun), so the words it looks for must be in the message.
+        InetSocketAddress socks = ClientRun.freeSocksAddress();
+        try (DatagramSocket held = new DatagramSocket(socks)) {
+            String link = "vless://" + UUID.randomUUID() + "@127.0.0.1:1?security=none&type=tcp#held";
+            assertThatThrownBy(() -> new V2rayClientLauncher(v2ray, null, Duration.ofSeconds(15)).start(link, socks))
+                    .isInstanceOf(IOException.class).hasMessageContaining("exited")
+                    .hasMessageContaining("address already in use");
         }
     }
 
@@ -156,19 +169,6 @@ class V2rayClientLauncherTest {
      * dropped.
      */
     @Test
-    void aSocksPortHeldForUdpFailsTheStartWithTheWordsTheRunRetriesOn() throws Exception {
-        // v2ray's socks inbound binds UDP on the SOCKS port too, and exits when that is taken: the failure the run
-        // starts the client again for (ClientRun), so the words it looks for must be in the message.
-        InetSocketAddress socks = freeSocks();
-        try (DatagramSocket held = new DatagramSocket(socks)) {
-            String link = "vless://" + UUID.randomUUID() + "@127.0.0.1:1?security=none&type=tcp#held";
-            assertThatThrownBy(() -> new V2rayClientLauncher(v2ray, null, Duration.ofSeconds(15)).start(link, socks))
-                    .isInstanceOf(IOException.class).hasMessageContaining("exited")
-                    .hasMessageContaining("address already in use");
-        }
-    }
-
-    @Test
     void datagramsThroughV2rayAsItReallyCarriesThem() throws Exception {
         UUID user = UUID.randomUUID();
         try (VlessServer server = VlessServer.builder().listen("127.0.0.1", 0).user(user).plaintext()
@@ -176,7 +176,7 @@ class V2rayClientLauncherTest {
                 DatagramSocket dst = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
                 DatagramSocket dst2 = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0));
                 RunningClient client = new V2rayClientLauncher(v2ray, null, Duration.ofSeconds(15))
-                        .start(server.shareLink(user, "127.0.0.1", "reference server"), freeSocks());
+                        .start(server.shareLink(user, "127.0.0.1", "reference server"), ClientRun.freeSocksAddress());
                 Socks5.Udp udp = Socks5.associate(client.socks())) {
             InetSocketAddress to = (InetSocketAddress) dst.getLocalSocketAddress();
             assertThat(udp.relay().getPort()).as("UDP relay on the SOCKS port").isEqualTo(client.socks().getPort());
@@ -253,10 +253,6 @@ class V2rayClientLauncherTest {
             assertThat(d.source()).isEqualTo(echo.udpAddress());
         }
         assertThat(client.exited()).isNull();
-    }
-
-    static InetSocketAddress freeSocks() throws IOException {
-        return ClientRun.freeSocksAddress();
     }
 
     /** A certificate for "localhost" with its key, made by openssl (Go, in v2ray, wants the name as a SAN). */
