@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 package dev.vless.cli;
 
+import io.netty.util.ResourceLeakDetector;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.List;
@@ -64,7 +65,7 @@ public final class CommandLines {
     public static void leakDetectionOffUnlessAsked() {
         if (System.getProperty("io.netty.leakDetection.level") == null
                 && System.getProperty("io.netty.leakDetectionLevel") == null) {
-            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+            ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
         }
     }
 

@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.SocketException;
 import java.nio.file.Files;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -26,6 +27,10 @@ public final class ClientRun implements AutoCloseable {
     public static final String RUN_PARAMETER = "vless.conformance.clientRun";
 
     private static final Map<String, ClientRun> REGISTERED = new ConcurrentHashMap<>();
+    /** Starts of one client, each on a fresh port, before a port taken by another process fails the start. */
+    private static final int PORT_ATTEMPTS = 3;
+    /** Ports asked of the kernel before giving up on one that is free for TCP and UDP alike. */
+    private static final int PORT_TRIES = 50;
 
     private final ClientOptions options;
     private final RunEvents events = new RunEvents();
@@ -116,10 +121,8 @@ public final class ClientRun implements AutoCloseable {
         }
     }
 
-    private static final int PORT_ATTEMPTS = 3;
-
     private static boolean portTaken(IOException e) {
-        return String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("address already in use");
+        return String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("address already in use");
     }
 
     boolean isShared(RunningClient c) {
@@ -145,7 +148,7 @@ public final class ClientRun implements AutoCloseable {
      */
     public static InetSocketAddress freeSocksAddress() throws IOException {
         InetAddress loopback = InetAddress.getLoopbackAddress();
-        for (int i = 0; i < 50; i++) {
+        for (int i = 0; i < PORT_TRIES; i++) {
             try (ServerSocket tcp = new ServerSocket(0, 1, loopback)) {
                 try (DatagramSocket udp = new DatagramSocket(new InetSocketAddress(loopback, tcp.getLocalPort()))) {
                     return new InetSocketAddress(loopback, udp.getLocalPort());
@@ -154,8 +157,8 @@ public final class ClientRun implements AutoCloseable {
                 }
             }
         }
-        throw new IOException("found no loopback port free for both TCP and UDP in 50 tries (are the ephemeral ports"
-                + " used up? see net.ipv4.ip_local_port_range)");
+        throw new IOException("found no loopback port free for both TCP and UDP in " + PORT_TRIES + " tries (are the"
+                + " ephemeral ports used up? see net.ipv4.ip_local_port_range)");
     }
 
     @Override

@@ -8,8 +8,10 @@ import dev.vless.server.TransportChoice;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoopGroup;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -34,12 +36,12 @@ class UdpSocketsTest {
             // Above the cap, yet below twice it: a doubled read-back alone would look like enough.
             assertThat(grantedFor(transport, group, max + max / 2)).isEqualTo(max);
         } finally {
-            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
 
     private static int grantedFor(Transport transport, EventLoopGroup group, int asked) throws Exception {
-        Channel ch = UdpSockets.open(transport, group.next(), false, java.net.InetAddress.getLoopbackAddress(), null,
+        Channel ch = UdpSockets.open(transport, group.next(), false, InetAddress.getLoopbackAddress(), null,
                 asked, new ChannelInboundHandlerAdapter()).sync().channel();
         try {
             return UdpSockets.granted(ch);
