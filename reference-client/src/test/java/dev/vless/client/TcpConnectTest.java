@@ -13,10 +13,15 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** SOCKS5 CONNECT through the client and an in-process reference server to TCP echo servers on loopback. */
 class TcpConnectTest {
+
+    /** More than loopback's socket buffers hold on every hop, so each relay has to wait for writability. */
+    private static final int LONG = 16 << 20;
 
     @Test
     void echoesThroughPlaintextServer() throws Exception {
@@ -78,6 +83,69 @@ class TcpConnectTest {
             assertThat(back).isEqualTo(data);
             assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
                     .isEqualTo(TcpEchoServer.BYE);
+        }
+    }
+
+    /**
+     * An application that sends its request and ends its direction at once (HTTP/1.0 style) reads an answer larger
+     * than the socket buffers, after a pause: the client's half-closed SOCKS connection has to wait to write.
+     */
+    @Test
+    void applicationThatEndedFirstGetsALongAnswer() throws Exception {
+        byte[] answer = new byte[LONG];
+        new Random(7).nextBytes(answer);
+        try (Rig rig = Rig.plaintext(); ServerSocket target = new ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.2"))) {
+            Thread t = new Thread(() -> {
+                try (Socket c = target.accept()) {
+                    c.getInputStream().readAllBytes();
+                    c.getOutputStream().write(answer);
+                } catch (Exception e) {
+                    // the test sees the short answer
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            try (Socket s = Socks5.connect(rig.socks(), "127.0.0.2", target.getLocalPort())) {
+                s.getOutputStream().write("request".getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput();
+                Thread.sleep(500);
+                s.setSoTimeout(20_000);
+                assertThat(Socks5.readExactly(s.getInputStream(), LONG)).isEqualTo(answer);
+                assertThat(s.getInputStream().read()).isEqualTo(-1);
+            }
+        }
+    }
+
+    /**
+     * A target that ends its direction at once and reads only after a pause gets the whole of a request larger than
+     * the socket buffers: the client's half-closed connection to the server has to wait to write.
+     */
+    @Test
+    void targetThatEndedFirstGetsALongRequest() throws Exception {
+        byte[] request = new byte[LONG];
+        new Random(8).nextBytes(request);
+        CompletableFuture<byte[]> received = new CompletableFuture<>();
+        try (Rig rig = Rig.plaintext(); ServerSocket target = new ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.0.2"))) {
+            Thread t = new Thread(() -> {
+                try (Socket c = target.accept()) {
+                    c.shutdownOutput();
+                    Thread.sleep(500);
+                    received.complete(c.getInputStream().readAllBytes());
+                } catch (Exception e) {
+                    received.completeExceptionally(e);
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+            try (Socket s = Socks5.connect(rig.socks(), "127.0.0.2", target.getLocalPort())) {
+                s.setSoTimeout(20_000);
+                assertThat(s.getInputStream().read()).isEqualTo(-1);
+                s.getOutputStream().write(request);
+                s.shutdownOutput();
+                assertThat(received.get(20, TimeUnit.SECONDS)).isEqualTo(request);
+            }
         }
     }
 

@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,6 +32,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Command 1 end to end: the relay itself, response headers, half-close, unreachable targets. */
 class TcpRelayTest {
+
+    /** More than loopback's socket buffers hold on both sides, so the relay has to wait for writability. */
+    private static final int LONG = 16 << 20;
 
     @RegisterExtension
     static final VlessServerExtension server = new VlessServerExtension();
@@ -117,6 +121,72 @@ class TcpRelayTest {
             TcpEchoServer.Connection conn = target.connection(0);
             assertThat(conn.awaitEnd(Duration.ofSeconds(5))).as("target saw end of stream").isTrue();
             assertThat(new String(conn.received(), StandardCharsets.US_ASCII)).isEqualTo("still here");
+            assertThat(target.errors()).isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("TCP-3 · a client that ends its direction at once still gets an answer larger than the socket buffers")
+    void clientThatEndedFirstGetsALongAnswer() throws Exception {
+        assertLongAnswerAfterClientEnded(server);
+    }
+
+    /** The client ends its direction, then reads after a pause an answer the server cannot write at once (TCP-3). */
+    static void assertLongAnswerAfterClientEnded(VlessServerExtension server) throws Exception {
+        byte[] answer = new byte[LONG];
+        new Random(7).nextBytes(answer);
+        try (TcpEchoServer target = TcpEchoServer.start((s, conn) -> {
+            TcpEchoServer.drainAndRecord(s, conn);
+            s.getOutputStream().write(answer);
+            s.shutdownOutput();
+        });
+             TestClient c = server.open(v1(USER, VlessCommand.TCP, target.address()), ascii("request"))) {
+            c.shutdownOutput();
+            assertThat(target.connection(0).awaitEnd(Duration.ofSeconds(5))).as("target saw end of stream").isTrue();
+            // The server now holds a half-closed connection and more to send than fits: it must wait to write.
+            Thread.sleep(300);
+            assertThat(c.readExactly(LONG)).isEqualTo(answer);
+            c.assertEndOfStream();
+            assertThat(target.errors()).isEmpty();
+        }
+    }
+
+    @Test
+    @DisplayName("TCP-3 · a target that ends its direction at once still gets a request larger than the socket buffers")
+    void targetThatEndedFirstGetsALongRequest() throws Exception {
+        assertLongRequestAfterTargetEnded(server);
+    }
+
+    /** The target ends its direction, then reads after a pause a request the server cannot write at once (TCP-3). */
+    static void assertLongRequestAfterTargetEnded(VlessServerExtension server) throws Exception {
+        byte[] request = new byte[LONG];
+        new Random(8).nextBytes(request);
+        CountDownLatch readNow = new CountDownLatch(1);
+        try (TcpEchoServer target = TcpEchoServer.start((s, conn) -> {
+            s.shutdownOutput();
+            try {
+                readNow.await(); // the relay has to wait to write to a target whose direction has ended
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            TcpEchoServer.drainAndRecord(s, conn);
+        });
+             TestClient c = server.open(v1(USER, VlessCommand.TCP, target.address()))) {
+            c.assertEndOfStream();
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    c.socket().getOutputStream().write(request);
+                    c.shutdownOutput();
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(300);
+            readNow.countDown();
+            writer.get(10, TimeUnit.SECONDS);
+            TcpEchoServer.Connection conn = target.connection(0);
+            assertThat(conn.awaitEnd(Duration.ofSeconds(10))).as("target saw end of stream").isTrue();
+            assertThat(conn.received()).isEqualTo(request);
             assertThat(target.errors()).isEmpty();
         }
     }

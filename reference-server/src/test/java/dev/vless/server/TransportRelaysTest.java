@@ -41,6 +41,13 @@ abstract class TransportRelaysTest {
     }
 
     @Test
+    @DisplayName("TCP-3 · each side that ended first still gets what is larger than the socket buffers")
+    void halfCloseThenLongTransfer() throws Exception {
+        TcpRelayTest.assertLongAnswerAfterClientEnded(server());
+        TcpRelayTest.assertLongRequestAfterTargetEnded(server());
+    }
+
+    @Test
     @DisplayName("UDP-2, UDP-4, DLV-2 · empty and largest datagrams and UMFURS")
     void udpAndCrumfurs() throws Exception {
         VlessServerExtension server = server();

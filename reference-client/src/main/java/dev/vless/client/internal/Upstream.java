@@ -6,6 +6,7 @@ import dev.vless.codec.VlessAddress;
 import dev.vless.codec.VlessCommand;
 import dev.vless.codec.VlessRequest;
 import dev.vless.codec.VlessVersion;
+import dev.vless.netty.EpollHalfClose;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -61,6 +62,7 @@ public final class Upstream {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        EpollHalfClose.apply(ch); // the server ends its direction first, the application still sends
                         if (ssl != null) {
                             String name = config.tls().serverName() != null ? config.tls().serverName()
                                     : config.serverHost();

@@ -3,6 +3,7 @@ package dev.vless.client.socks;
 
 import static java.util.Objects.requireNonNull;
 
+import dev.vless.netty.EpollHalfClose;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.socksx.v5.Socks5InitialRequestDecoder;
@@ -28,6 +29,7 @@ public final class SocksServerInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
+        EpollHalfClose.apply(ch); // an application that ends its request still reads the whole answer
         ch.pipeline().addLast("socks5-encoder", Socks5ServerEncoder.DEFAULT);
         ch.pipeline().addLast("socks5-decoder", new Socks5InitialRequestDecoder());
         ch.pipeline().addLast("socks5-front", new Socks5FrontHandler(backend, user, password, HANDSHAKE_TIMEOUT));

@@ -2,6 +2,7 @@
 package dev.vless.server.relay;
 
 import dev.vless.codec.VlessResponseHeader;
+import dev.vless.netty.EpollHalfClose;
 import dev.vless.server.internal.FdLimit;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
@@ -59,6 +60,12 @@ final class TcpRelay {
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
                 .handler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void channelRegistered(ChannelHandlerContext ctx) {
+                        EpollHalfClose.apply(ctx.channel()); // the target ends first, the client still sends
+                        ctx.fireChannelRegistered();
+                    }
+
                     @Override
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {
                         holder[0].fromTarget(msg);
@@ -185,10 +192,10 @@ final class TcpRelay {
     }
 
     /**
-     * Asks {@code ch} for more input unless its input has already ended. Reading an ended side is pointless, and on
-     * some epoll implementations (gVisor's) re-arming EPOLLIN after a half-close fails with ENOENT, which closed the
-     * whole connection and lost data still in flight the other way (a client that sends a request and shuts its
-     * output at once never saw the response).
+     * Asks {@code ch} for more input unless its input has already ended. Reading an ended side is pointless, and
+     * re-arming EPOLLIN after a half-close used to fail with ENOENT, which closed the whole connection and lost data
+     * still in flight the other way (a client that sends a request and shuts its output at once never saw the
+     * response). That was Netty's epoll fault, not the kernel's; {@link EpollHalfClose} has the whole story.
      */
     private static void readMore(Channel ch) {
         if (!(ch instanceof DuplexChannel duplex) || !duplex.isInputShutdown()) {

@@ -3,6 +3,7 @@ package dev.vless.server.relay;
 
 import dev.vless.codec.VlessRequestDecoder;
 import dev.vless.codec.VlessServerEncoder;
+import dev.vless.netty.EpollHalfClose;
 import dev.vless.server.internal.OpenSslHalfClose;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -25,6 +26,7 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
+        EpollHalfClose.apply(ch); // TCP-3: a half-closed connection must still be able to wait for writability
         runtime.connections.add(ch); // removed again when it closes
         runtime.metrics.connectionsAccepted.increment();
         runtime.metrics.connectionsOpen.increment();
