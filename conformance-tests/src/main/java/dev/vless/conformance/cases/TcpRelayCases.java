@@ -34,6 +34,12 @@ class TcpRelayCases {
     private static final byte[] LATER = "still flowing".getBytes(StandardCharsets.US_ASCII);
     private static final int MIB = 1 << 20;
     private static final int CHUNK = 64 * 1024;
+    /** More than loopback's socket buffers hold between the server and the client. */
+    private static final int LONG_REPLY = 16 * MIB;
+    /** How long the client leaves the reply unread: the server's buffers towards it fill meanwhile. */
+    private static final Duration READ_PAUSE = Duration.ofMillis(300);
+    /** Time for 16 MiB on top of the I/O timeout: a slow but correct server is not a fault. */
+    private static final Duration LONG_ALLOWANCE = Duration.ofSeconds(15);
 
     @Test
     @Tag("TCP-1")
@@ -118,16 +124,7 @@ class TcpRelayCases {
         Duration io = h.target().ioTimeout();
         TcpPeer peer = h.tcpScripted();
         VlessConnection c = h.tcp(peer.address(), REQUEST);
-        TcpPeer.Accepted a = accepted(peer, io);
-        if (!a.awaitBytes(REQUEST.length, io)) {
-            throw Expect.violation("TCP-1: the request reaches the target", WireLog.hex(REQUEST),
-                    WireLog.hex(a.bytes()));
-        }
-        c.shutdownOutput();
-        if (!a.awaitEnded(io)) {
-            throw Expect.violation("TCP-3: the server passes the client's end of stream on to the target",
-                    "the target sees EOF within " + io.toMillis() + " ms", "it did not");
-        }
+        TcpPeer.Accepted a = requestThenClientEnd(peer, c, io);
         a.send(REPLY);
         int skip = h.target().profile() == Profile.V0 ? 2 : 0;
         byte[] got;
@@ -143,11 +140,7 @@ class TcpRelayCases {
                     WireLog.hex(REPLY), WireLog.hex(data));
         }
         a.shutdownOutput();
-        Outcome end = c.await(io);
-        if (end.kind() != Outcome.Kind.CLOSED) {
-            throw Expect.violation("TCP-3: the target's end of stream is passed on, and the connection closes once"
-                    + " both directions have ended", "EOF", end.toString());
-        }
+        expectClosed(c, io);
     }
 
     @Test
@@ -194,6 +187,53 @@ class TcpRelayCases {
     }
 
     @Test
+    @Tag("TCP-3")
+    @Requires(Capability.PLAINTEXT_HALF_CLOSE)
+    @DisplayName("TCP-3 · the client ends first, then the target sends 16 MiB the client reads after a pause: all of it"
+            + " arrives")
+    void clientEndsFirstThenLongReply(Harness h) throws Exception {
+        // HTTP/1.0 style: request, end of stream, then a reply larger than every buffer on the way, so the server must
+        // wait to write to a connection whose client direction has ended. Netty 4.2.18's epoll transport fails that
+        // wait unless worked around, and the reply is cut off.
+        Duration io = h.target().ioTimeout();
+        TcpPeer peer = h.tcpScripted();
+        VlessConnection c = h.tcp(peer.address(), REQUEST);
+        TcpPeer.Accepted a = requestThenClientEnd(peer, c, io);
+        byte[] reply = new byte[LONG_REPLY];
+        new Random(11).nextBytes(reply);
+        h.log().note("the peer sends " + LONG_REPLY + " B and ends; the client reads after "
+                + READ_PAUSE.toMillis() + " ms (the bytes themselves are left out of this log)");
+        h.log().quiet(true);
+        byte[] got;
+        Duration time = io.plus(LONG_ALLOWANCE);
+        try {
+            CompletableFuture.runAsync(() -> {
+                try {
+                    a.send(reply);
+                    a.shutdownOutput();
+                } catch (IOException e) {
+                    // a server that cut the reply off: the client sees the short stream
+                }
+            });
+            Thread.sleep(READ_PAUSE.toMillis());
+            int skip = h.target().profile() == Profile.V0 ? 2 : 0;
+            got = Arrays.copyOfRange(c.readExactly(skip + reply.length, time), skip, skip + reply.length);
+        } catch (IOException e) {
+            throw Expect.violation("TCP-3: the target's direction stays open after the client's end, however much"
+                    + " it carries", "the whole " + LONG_REPLY + " B reply within " + time.toMillis() + " ms",
+                    e.getMessage());
+        } finally {
+            h.log().quiet(false);
+        }
+        int differs = Arrays.mismatch(got, reply);
+        if (differs >= 0) {
+            throw Expect.violation("TCP-1: target to client, unchanged and in order", "the peer's " + LONG_REPLY
+                    + " B", "first difference at offset " + differs);
+        }
+        expectClosed(c, io);
+    }
+
+    @Test
     @Tag("RSP-2")
     @DisplayName("RSP-2 · a v0 response header comes exactly once, even when the target answers in several writes")
     void v0HeaderOnceOverSeveralWrites(Harness h) throws Exception {
@@ -227,6 +267,31 @@ class TcpRelayCases {
         Outcome after = c.await(Duration.ofMillis(200));
         if (after.kind() == Outcome.Kind.DATA) {
             throw Expect.violation(requirement, "nothing after the three parts", after.toString());
+        }
+    }
+
+    /** The request reaches the target, then the client ends its direction and the target sees that end. */
+    private static TcpPeer.Accepted requestThenClientEnd(TcpPeer peer, VlessConnection c, Duration io)
+            throws IOException, InterruptedException {
+        TcpPeer.Accepted a = accepted(peer, io);
+        if (!a.awaitBytes(REQUEST.length, io)) {
+            throw Expect.violation("TCP-1: the request reaches the target", WireLog.hex(REQUEST),
+                    WireLog.hex(a.bytes()));
+        }
+        c.shutdownOutput();
+        if (!a.awaitEnded(io)) {
+            throw Expect.violation("TCP-3: the server passes the client's end of stream on to the target",
+                    "the target sees EOF within " + io.toMillis() + " ms", "it did not");
+        }
+        return a;
+    }
+
+    /** After both directions have ended, the client sees the connection close. */
+    private static void expectClosed(VlessConnection c, Duration io) throws IOException {
+        Outcome end = c.await(io);
+        if (end.kind() != Outcome.Kind.CLOSED) {
+            throw Expect.violation("TCP-3: the target's end of stream is passed on, and the connection closes once"
+                    + " both directions have ended", "EOF", end.toString());
         }
     }
 

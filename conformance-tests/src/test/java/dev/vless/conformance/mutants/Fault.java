@@ -105,5 +105,10 @@ public enum Fault {
     // ---- TCP relay (§7) ----
 
     /** The relay closes both sockets when either side's stream ends (no half-close), as v2ray does. */
-    HALF_CLOSE_KILLS_BOTH
+    HALF_CLOSE_KILLS_BOTH,
+    /**
+     * Once the client has ended its direction, at most 256 KiB more of the target's stream reach it, then both close:
+     * the first write that has to wait fails on a half-closed connection, as on Netty 4.2.18's epoll transport.
+     */
+    HALF_CLOSED_REPLY_CUT
 }

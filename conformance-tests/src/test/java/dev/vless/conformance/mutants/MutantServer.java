@@ -40,6 +40,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * A small plaintext VLESS v1 server (with v0 on the same listener) on blocking sockets, for mutation testing: without
@@ -259,11 +260,13 @@ public final class MutantServer implements Closeable {
             quietClose(client); // no byte (TCP-2)
             return;
         }
+        AtomicBoolean clientEnded = new AtomicBoolean();
         Thread up = daemon(() -> {
             try {
                 OutputStream out = target.getOutputStream();
                 out.write(rest);
                 copy(client.getInputStream(), out, null);
+                clientEnded.set(true);
                 if (fault == Fault.HALF_CLOSE_KILLS_BOTH) {
                     quietClose(client);
                     quietClose(target);
@@ -276,7 +279,11 @@ public final class MutantServer implements Closeable {
         }, "mutant-tcp-up");
         up.start();
         try {
-            copy(target.getInputStream(), client.getOutputStream(), responseHeader);
+            if (fault == Fault.HALF_CLOSED_REPLY_CUT) {
+                copyUntilCut(target.getInputStream(), client.getOutputStream(), responseHeader, clientEnded);
+            } else {
+                copy(target.getInputStream(), client.getOutputStream(), responseHeader);
+            }
             client.shutdownOutput(); // each direction's end on its own (TCP-3)
             up.join();
         } catch (IOException | InterruptedException e) {
@@ -295,6 +302,24 @@ public final class MutantServer implements Closeable {
             if (first != null && r > 0) {
                 out.write(first);
                 first = null;
+            }
+            out.write(b, 0, r);
+        }
+    }
+
+    /** {@link #copy}, but after {@code ended} turns true only 256 KiB more get through; then it fails. */
+    private static void copyUntilCut(InputStream in, OutputStream out, byte[] first, AtomicBoolean ended)
+            throws IOException {
+        byte[] b = new byte[16384];
+        long afterEnd = 0;
+        int r;
+        while ((r = in.read(b)) >= 0) {
+            if (first != null && r > 0) {
+                out.write(first);
+                first = null;
+            }
+            if (ended.get() && (afterEnd += r) > 256 << 10) {
+                throw new IOException("cut off after the client's end");
             }
             out.write(b, 0, r);
         }

@@ -72,6 +72,7 @@ class MutationTest {
             new Row(Fault.IMMEDIATE_CLOSE_ON_ONE_KIND, "bad-input", "ERR-2", FAIL, "ERR-3", WARN),
             new Row(Fault.NO_DEADLINE, "bad-input", "ERR-4", FAIL),
             new Row(Fault.HALF_CLOSE_KILLS_BOTH, "relay", "TCP-3", WARN),
+            new Row(Fault.HALF_CLOSED_REPLY_CUT, "relay", "TCP-3", WARN),
             new Row(Fault.MUX_OWN_SOCKET, "mux", "MUX-13", FAIL),
             new Row(Fault.MUX_UNSOLICITED_DROPPED, "mux", "MUX-18", FAIL),
             new Row(Fault.MUX_OLDEST, "mux", "MUX-18", FAIL),
