@@ -64,7 +64,7 @@ class EpollHalfCloseTest {
 
     @Test
     @DisplayName("without it, Netty 4.2.18 fails the wait for EPOLLOUT with ENOENT and the answer is cut off "
-            + "(if this starts passing, Netty fixed the fault and EpollHalfClose can go)")
+            + "(when this fails, Netty has fixed the fault and EpollHalfClose can go)")
     void unfixedChannelLosesTheAnswer() throws Exception {
         Outcome o = run(false);
         Throwable failure = o.written.get(10, TimeUnit.SECONDS);

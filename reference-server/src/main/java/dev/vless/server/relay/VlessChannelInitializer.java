@@ -26,7 +26,6 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel ch) {
-        EpollHalfClose.apply(ch); // TCP-3: a half-closed connection must still be able to wait for writability
         runtime.connections.add(ch); // removed again when it closes
         runtime.metrics.connectionsAccepted.increment();
         runtime.metrics.connectionsOpen.increment();
@@ -37,6 +36,7 @@ public final class VlessChannelInitializer extends ChannelInitializer<Channel> {
             ch.close();
             return;
         }
+        EpollHalfClose.apply(ch); // TCP-3: a half-closed connection must still be able to wait for writability
         ChannelPipeline p = ch.pipeline();
         PlaintextDetector plaintext = null;
         if (runtime.sslContext != null) {
