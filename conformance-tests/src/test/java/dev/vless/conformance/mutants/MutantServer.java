@@ -265,7 +265,7 @@ public final class MutantServer implements Closeable {
             try {
                 OutputStream out = target.getOutputStream();
                 out.write(rest);
-                copy(client.getInputStream(), out, null);
+                copy(client.getInputStream(), out, null, null);
                 clientEnded.set(true);
                 if (fault == Fault.HALF_CLOSE_KILLS_BOTH) {
                     quietClose(client);
@@ -279,11 +279,8 @@ public final class MutantServer implements Closeable {
         }, "mutant-tcp-up");
         up.start();
         try {
-            if (fault == Fault.HALF_CLOSED_REPLY_CUT) {
-                copyUntilCut(target.getInputStream(), client.getOutputStream(), responseHeader, clientEnded);
-            } else {
-                copy(target.getInputStream(), client.getOutputStream(), responseHeader);
-            }
+            copy(target.getInputStream(), client.getOutputStream(), responseHeader,
+                    fault == Fault.HALF_CLOSED_REPLY_CUT ? clientEnded : null);
             client.shutdownOutput(); // each direction's end on its own (TCP-3)
             up.join();
         } catch (IOException | InterruptedException e) {
@@ -295,30 +292,21 @@ public final class MutantServer implements Closeable {
         }
     }
 
-    private static void copy(InputStream in, OutputStream out, byte[] first) throws IOException {
-        byte[] b = new byte[16384];
-        int r;
-        while ((r = in.read(b)) >= 0) {
-            if (first != null && r > 0) {
-                out.write(first);
-                first = null;
-            }
-            out.write(b, 0, r);
-        }
-    }
-
-    /** {@link #copy}, but after {@code ended} turns true only 256 KiB more get through; then it fails. */
-    private static void copyUntilCut(InputStream in, OutputStream out, byte[] first, AtomicBoolean ended)
+    /**
+     * Copies until the end of {@code in}, writing {@code first} (if any) before the first byte. Once {@code cutAfter}
+     * (if any) is true, only 256 KiB more get through; then it fails.
+     */
+    private static void copy(InputStream in, OutputStream out, byte[] first, AtomicBoolean cutAfter)
             throws IOException {
         byte[] b = new byte[16384];
-        long afterEnd = 0;
+        long afterCut = 0;
         int r;
         while ((r = in.read(b)) >= 0) {
             if (first != null && r > 0) {
                 out.write(first);
                 first = null;
             }
-            if (ended.get() && (afterEnd += r) > 256 << 10) {
+            if (cutAfter != null && cutAfter.get() && (afterCut += r) > 256 << 10) {
                 throw new IOException("cut off after the client's end");
             }
             out.write(b, 0, r);
